@@ -1,0 +1,1 @@
+"""gemma-gitops: render a self-hosted llama.cpp API deployment into plain Kubernetes YAML."""

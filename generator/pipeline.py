@@ -1,0 +1,90 @@
+"""The data path: values → manifests → tree → write or compare. Each command is a plain function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import tree
+from .errors import EXIT_FAILED, EXIT_OK, Problem, ValuesError
+from .manifest import Manifest
+from .render import render_application, render_environment
+from .settings import ARGOCD_DIR, RENDERED_DIR, Settings
+from .values import Environment, environment_names, load_environment, load_schema
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A fresh render held in memory, and the part of the disk it is responsible for."""
+
+    environments: tuple[Environment, ...]
+    manifests: tuple[Manifest, ...]
+    scopes: tuple[str, ...]
+
+    @property
+    def tree(self) -> tree.Tree:
+        return tree.from_manifests(self.manifests)
+
+
+def load_environments(settings: Settings) -> tuple[Environment, ...]:
+    """Load every requested environment, reporting the problems of all of them at once."""
+    schema = load_schema(settings)
+    envs, problems, failed = [], [], []
+    for name in settings.envs or environment_names(settings):
+        try:
+            envs.append(load_environment(name, settings, schema))
+        except ValuesError as err:
+            failed.append(err.message)
+            problems.extend(err.problems or (Problem(name, "", err.message),))
+    if failed:
+        raise ValuesError("; ".join(failed), tuple(problems))
+    if not envs:
+        raise ValuesError(f"no environments: add a values file such as {settings.values_dir.name}/prod.yaml")
+    return tuple(envs)
+
+
+def render_all(settings: Settings) -> Rendered:
+    """Render the requested environments (all of them by default) into memory."""
+    envs = load_environments(settings)
+    manifests: list[Manifest] = []
+    for env in envs:
+        manifests.extend(render_environment(env))
+        manifests.append(render_application(env))
+    scopes = (RENDERED_DIR, ARGOCD_DIR) if not settings.envs else tuple(
+        scope for env in envs for scope in (f"{RENDERED_DIR}/{env.name}", f"{ARGOCD_DIR}/{env.name}.yaml"))
+    return Rendered(envs, tuple(manifests), scopes)
+
+
+def run_render(settings: Settings, echo: Echo) -> int:
+    """Render and write atomically; only files whose bytes change are touched."""
+    tree.recover(settings.root)
+    rendered = render_all(settings)
+    actual = tree.owned_on_disk(settings.root, rendered.scopes)
+    drift = tree.write(settings.root, rendered.tree, actual)
+    for env in rendered.environments:
+        count = sum(1 for m in rendered.manifests if m.path.startswith(f"{RENDERED_DIR}/{env.name}/"))
+        echo(f"rendered {env.file} → {RENDERED_DIR}/{env.name}/ ({count} resources) and {ARGOCD_DIR}/{env.name}.yaml")
+    echo(_summary(drift) if drift else "no changes")
+    return EXIT_OK
+
+
+def run_check(settings: Settings, echo: Echo) -> int:
+    """The drift check: render in memory and compare with the disk; exit 1 with a diff on any difference."""
+    rendered = render_all(settings)
+    desired, actual = rendered.tree, tree.owned_on_disk(settings.root, rendered.scopes)
+    drift = tree.compare(desired, actual)
+    if not drift:
+        echo(f"in sync: {len(desired)} files for {len(rendered.environments)} environment(s)")
+        return EXIT_OK
+    echo(tree.unified_diff(desired, actual, drift).rstrip("\n"))
+    echo(f"out of date: {_summary(drift)}. Run: make render")
+    return EXIT_FAILED
+
+
+def _summary(drift: tree.Drift) -> str:
+    """`2 changed, 1 added, 1 removed`, naming the files."""
+    parts = [f"{len(files)} {label} ({', '.join(files)})" for label, files in
+             (("changed", drift.changed), ("added", drift.added), ("removed", drift.removed)) if files]
+    return ", ".join(parts)

@@ -1,0 +1,192 @@
+"""Render: an environment's values → Kubernetes manifests, through Jinja2 templates.
+
+Each template under templates/resources renders one resource (or nothing, when values turn it
+off). Its YAML output is parsed strictly and dumped canonically, so formatting in a template
+never leaks into the diff a reviewer reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from functools import cache
+from typing import Any
+
+import jinja2
+import yaml
+
+from . import manifest
+from .errors import Problem, TemplateError
+from .manifest import Manifest
+from .settings import ARGOCD_DIR, RENDERED_DIR
+from .values import Environment
+
+# Where the proxy's files sit inside the auth-proxy container. nginx runs with this prefix
+# (`-p`), and the configuration names every path relative to it, so the proxy tests run the
+# very same configuration under a temporary prefix.
+PROXY_PREFIX = "/opt/gemma-proxy/"
+PROXY_CONF_DIR = "conf"  # ConfigMap: nginx.conf, auth.lua
+PROXY_SECRET_DIR = "secrets"  # Secret volume: api-key (no subPath, so the kubelet refreshes it)
+PROXY_RUN_DIR = "run"  # emptyDir: pid file and nginx temp paths (the root filesystem is read-only)
+API_KEY_FILE = "api-key"
+MODEL_DIR = "/models"
+
+RESOURCE_TEMPLATES = (
+    "clustersecretstore.yaml.j2",
+    "externalsecret.yaml.j2",
+    "configmap-proxy.yaml.j2",
+    "persistentvolumeclaim.yaml.j2",
+    "deployment.yaml.j2",
+    "service.yaml.j2",
+    "networkpolicy.yaml.j2",
+    "certificate.yaml.j2",
+    "referencegrant.yaml.j2",
+    "httproute.yaml.j2",
+    "httproute-redirect.yaml.j2",
+    "backendtrafficpolicy.yaml.j2",
+)
+
+
+@cache
+def jinja_env() -> jinja2.Environment:
+    """One template environment for the process: templates compile once and are reused."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("generator", "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["q"] = lambda value: json.dumps(value, ensure_ascii=False)  # JSON scalars are valid YAML
+    return env
+
+
+def render_template(name: str, context: dict[str, Any]) -> str:
+    """Render one template; a failure names the template and line."""
+    try:
+        return jinja_env().get_template(name).render(context)
+    except jinja2.TemplateError as err:
+        line = getattr(err, "lineno", None)
+        where = f"line {line}" if line else ""
+        raise TemplateError(f"template {name} failed", (Problem(f"templates/{name}", where, str(err)),)) from err
+
+
+def names(values: dict[str, Any]) -> dict[str, str]:
+    """The name of every resource, derived from the base name once."""
+    base = values["name"]
+    return {
+        "app": base,
+        "secret": f"{base}-api-key",
+        "proxy_config": f"{base}-proxy",
+        "cache": f"{base}-models",
+        "tls_secret": f"{base}-tls",
+        "redirect_route": f"{base}-http-redirect",
+    }
+
+
+def llama_args(values: dict[str, Any]) -> list[str]:
+    """llama-server's command line, every setting explicit so a llama.cpp default never surprises."""
+    model, llama = values["model"], values["llama"]
+    args = [
+        "--hf-repo", model["hfRepo"],
+        "--hf-file", model["hfFile"],
+        "--alias", model["alias"],
+        # Loopback only: nothing in the cluster reaches llama-server except through the proxy.
+        "--host", "127.0.0.1",
+        "--port", str(llama["port"]),
+        "-c", str(llama["contextSize"]),
+        "-ngl", str(llama["gpuLayers"]),
+        "--threads", str(llama["threads"]),
+        "--batch-size", str(llama["batchSize"]),
+        "--parallel", str(llama["parallel"]),
+        "--cache-ram", str(llama["cacheRamMiB"]),
+        "--timeout", str(values["requestTimeoutSeconds"]),
+    ]
+    if llama["embeddings"]:
+        args += ["--embeddings", "--pooling", llama["pooling"]]
+    return args
+
+
+def startup_failure_threshold(values: dict[str, Any]) -> int:
+    """How many failed startupProbe periods cover the first start's download and load."""
+    startup = values["startup"]
+    return math.ceil(startup["maxSeconds"] / startup["periodSeconds"])
+
+
+def proxy_files(values: dict[str, Any]) -> dict[str, str]:
+    """The proxy ConfigMap's data: nginx.conf rendered from values, the Lua auth script as written."""
+    context = {"v": values, "key_file": f"{PROXY_SECRET_DIR}/{API_KEY_FILE}", "run_dir": PROXY_RUN_DIR,
+               "conf_dir": PROXY_CONF_DIR}
+    return {
+        "nginx.conf": render_template("proxy/nginx.conf.j2", context),
+        "auth.lua": jinja_env().loader.get_source(jinja_env(), "proxy/auth.lua")[0],  # type: ignore[union-attr]
+    }
+
+
+def checksum(data: dict[str, str]) -> str:
+    """A stable digest of a ConfigMap's data; as a pod annotation it rolls the pod when the data changes."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def context(env: Environment) -> dict[str, Any]:
+    """Everything the resource templates see."""
+    values = env.values
+    files = proxy_files(values)
+    return {
+        "v": values,
+        "env": env.name,
+        "names": names(values),
+        "proxy_files": files,
+        "proxy_checksum": checksum(files),
+        "llama_args": llama_args(values),
+        "startup_failure_threshold": startup_failure_threshold(values),
+        "proxy": {"prefix": PROXY_PREFIX, "conf_dir": PROXY_CONF_DIR, "secret_dir": PROXY_SECRET_DIR,
+                  "run_dir": PROXY_RUN_DIR},
+        "model_dir": MODEL_DIR,
+        "rendered_path": f"{RENDERED_DIR}/{env.name}",
+    }
+
+
+def parse_rendered(text: str, template: str) -> dict[str, Any] | None:
+    """Parse a template's output; empty output means the resource is turned off."""
+    try:
+        doc = yaml.load(text, Loader=_StrictLoader)
+    except yaml.YAMLError as err:
+        raise TemplateError(f"template {template} produced invalid YAML", (Problem(f"templates/{template}", "", str(err)),)) from err
+    if doc is not None and not isinstance(doc, dict):
+        raise TemplateError(f"template {template} produced a {type(doc).__name__}, not a resource")
+    return doc
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses duplicate keys, which YAML silently resolves to the last one."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.value in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key_node.value!r}", key_node.start_mark)
+            seen.add(key_node.value)
+        return super().construct_mapping(node, deep)
+
+
+def render_environment(env: Environment) -> list[Manifest]:
+    """Every manifest of one environment, sorted by path."""
+    ctx = context(env)
+    out = []
+    for template in RESOURCE_TEMPLATES:
+        doc = parse_rendered(render_template(f"resources/{template}", ctx), template)
+        if doc is not None:
+            out.append(manifest.build(f"{RENDERED_DIR}/{env.name}", doc, env.file))
+    return sorted(out, key=lambda m: m.path)
+
+
+def render_application(env: Environment) -> Manifest:
+    """The Argo CD Application that syncs this environment's rendered directory."""
+    ctx = context(env)
+    doc = parse_rendered(render_template("argocd/application.yaml.j2", ctx), "argocd/application.yaml.j2")
+    assert doc is not None
+    return manifest.Manifest(f"{ARGOCD_DIR}/{env.name}.yaml", doc,
+                             manifest.HEADER.format(source=env.file) + manifest.dump(doc))
