@@ -1,7 +1,6 @@
 """`python -m generator` runs the CLI."""
 
-import sys
 
 from .cli import main
 
-sys.exit(main())
+main()

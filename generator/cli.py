@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -16,7 +15,19 @@ root_option = click.option(
     help="Project root holding values/, schemas/, rendered/ and argocd/.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Cli(click.Group):
+    """The command group; the one place a GeneratorError becomes a message and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except GeneratorError as err:
+            for line in err.lines():
+                click.echo(line if line.startswith("  ") else f"error: {line}", err=True)
+            ctx.exit(err.exit_code)
+
+
+@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @root_option
 @click.pass_context
 def cli(ctx: click.Context, root: Path) -> None:
@@ -45,22 +56,6 @@ def check(ctx: click.Context, envs: tuple[str, ...]) -> None:
     ctx.exit(run_check(_settings(ctx, envs), click.echo))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; the one place a GeneratorError becomes a message and an exit code."""
-    try:
-        code = cli.main(args=argv, prog_name="gemma-gitops", standalone_mode=False)
-    except GeneratorError as err:
-        for line in err.lines():
-            click.echo(f"error: {line}" if not line.startswith("  ") else line, err=True)
-        return err.exit_code
-    except click.ClickException as err:
-        err.show()
-        return err.exit_code
-    except click.Abort:
-        click.echo("aborted", err=True)
-        return 130
-    return code if isinstance(code, int) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="gemma-gitops")

@@ -1,0 +1,25 @@
+# Two commands for a fresh clone: `make render` and `make test`. Each bootstraps .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: render check test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## render: render every values/<env>.yaml to rendered/<env>/ and argocd/<env>.yaml
+render: $(STAMP)
+	$(BIN)/gemma-gitops render
+
+## check: exit 1 when rendered/ or argocd/ differ from a fresh render (what CI and pre-commit run)
+check: $(STAMP)
+	$(BIN)/gemma-gitops check
+
+## test: the whole test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest

@@ -1,0 +1,145 @@
+"""What the rendered prod environment holds: the reference deployment, secure by default."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from generator.render import render_application, render_environment
+from generator.settings import Settings
+from generator.values import load_environment, load_schema
+from tests.conftest import REPO
+
+SETTINGS = Settings(root=REPO)
+
+
+def docs(env: str = "prod") -> dict[str, dict[str, Any]]:
+    environment = load_environment(env, SETTINGS, load_schema(SETTINGS))
+    out = {f"{m.kind}/{m.name}": m.doc for m in render_environment(environment)}
+    out["Application"] = render_application(environment).doc
+    return out
+
+
+@pytest.fixture(scope="module")
+def prod() -> dict[str, dict[str, Any]]:
+    return docs("prod")
+
+
+def containers(prod: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    spec = prod["Deployment/gemma"]["spec"]["template"]["spec"]
+    return {c["name"]: c for c in spec["containers"]}
+
+
+def test_llama_server_reproduces_the_reference_command(prod: dict[str, dict[str, Any]]) -> None:
+    llama = containers(prod)["llama-server"]
+    args = " ".join(llama["args"])
+    for expected in ("--hf-repo ggml-org/gemma-3-1b-it-GGUF", "--hf-file gemma-3-1b-it-Q4_K_M.gguf", "-c 4096",
+                     "-ngl 0", "--threads 2", "--batch-size 512", "--port 8000", "--alias gemma-3-1b-it",
+                     "--host 127.0.0.1", "--timeout 600"):
+        assert expected in args
+    assert {"name": "HF_HOME", "value": "/models"} in llama["env"]
+    assert llama["resources"] == {"requests": {"cpu": "1200m", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}
+    assert {"name": "models", "mountPath": "/models"} in llama["volumeMounts"]
+
+
+def test_proxy_sidecar(prod: dict[str, dict[str, Any]]) -> None:
+    proxy = containers(prod)["auth-proxy"]
+    assert proxy["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert proxy["resources"] == {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "50m", "memory": "64Mi"}}
+    assert proxy["image"].startswith("openresty/openresty:")
+
+
+def test_both_containers_are_locked_down(prod: dict[str, dict[str, Any]]) -> None:
+    pod = prod["Deployment/gemma"]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["automountServiceAccountToken"] is False
+    for container in pod["containers"]:
+        ctx = container["securityContext"]
+        assert ctx["readOnlyRootFilesystem"] is True and ctx["allowPrivilegeEscalation"] is False
+        assert ctx["capabilities"] == {"drop": ["ALL"]}
+        assert container["imagePullPolicy"] == "IfNotPresent"
+        assert ":" in container["image"].split("/")[-1] and not container["image"].endswith(":latest")
+        assert set(container["resources"]) == {"requests", "limits"}
+
+
+def test_the_key_volume_is_required_and_refreshable(prod: dict[str, dict[str, Any]]) -> None:
+    pod = prod["Deployment/gemma"]["spec"]["template"]["spec"]
+    secret = next(v for v in pod["volumes"] if v["name"] == "api-key")["secret"]
+    assert secret["secretName"] == "gemma-api-key" and "optional" not in secret
+    mounts = [m for c in pod["containers"] for m in c["volumeMounts"] if m["name"] == "api-key"]
+    assert mounts and all("subPath" not in m for m in mounts)  # subPath mounts never see a rotated key
+
+
+def test_probes_need_no_key_and_survive_the_first_download(prod: dict[str, dict[str, Any]]) -> None:
+    llama = containers(prod)["llama-server"]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert llama[probe]["httpGet"] == {"path": "/health", "port": 8080}
+    startup = llama["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 900
+
+
+def test_config_checksum_rolls_the_pod(prod: dict[str, dict[str, Any]]) -> None:
+    staging = docs("staging")
+    ann = prod["Deployment/gemma"]["spec"]["template"]["metadata"]["annotations"]["checksum/proxy-config"]
+    assert len(ann) == 64
+    assert ann != staging["Deployment/gemma"]["spec"]["template"]["metadata"]["annotations"]["checksum/proxy-config"]
+
+
+def test_recreate_strategy_for_a_read_write_once_cache(prod: dict[str, dict[str, Any]]) -> None:
+    assert prod["Deployment/gemma"]["spec"]["strategy"] == {"type": "Recreate"}
+    pvc = prod["PersistentVolumeClaim/gemma-models"]["spec"]
+    assert pvc == {"accessModes": ["ReadWriteOnce"], "storageClassName": "oci-bv", "resources": {"requests": {"storage": "5Gi"}}}
+
+
+def test_external_secret_creates_the_key_before_the_deployment(prod: dict[str, dict[str, Any]]) -> None:
+    es = prod["ExternalSecret/gemma-api-key"]
+    assert es["apiVersion"] == "external-secrets.io/v1"
+    assert es["spec"]["target"]["name"] == "gemma-api-key"
+    assert es["spec"]["data"] == [{"secretKey": "api-key", "remoteRef": {"key": "gemma-api-key"}}]
+    assert int(es["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]) < 0
+    assert "argocd.argoproj.io/sync-wave" not in prod["Deployment/gemma"]["metadata"].get("annotations", {})
+
+
+def test_routes_and_one_timeout_everywhere(prod: dict[str, dict[str, Any]]) -> None:
+    route = prod["HTTPRoute/gemma"]["spec"]
+    assert route["parentRefs"][0]["sectionName"] == "https"
+    assert route["rules"][0]["backendRefs"][0]["name"] == "gemma" and route["rules"][0]["backendRefs"][0]["port"] == 80
+    assert route["rules"][0]["timeouts"] == {"request": "600s", "backendRequest": "600s"}
+    redirect = prod["HTTPRoute/gemma-http-redirect"]["spec"]
+    assert redirect["parentRefs"][0]["sectionName"] == "http"
+    assert redirect["rules"][0]["filters"][0]["requestRedirect"] == {"scheme": "https", "statusCode": 301}
+    btp = prod["BackendTrafficPolicy/gemma"]["spec"]["timeout"]["http"]
+    assert btp == {"requestTimeout": "600s", "streamIdleTimeout": "600s"}
+    conf = prod["ConfigMap/gemma-proxy"]["data"]["nginx.conf"]
+    assert "proxy_read_timeout 600s;" in conf
+
+
+def test_service_and_network_policy(prod: dict[str, dict[str, Any]]) -> None:
+    svc = prod["Service/gemma"]["spec"]
+    assert svc["selector"] == {"app": "gemma"} and svc["ports"][0]["port"] == 80 and svc["ports"][0]["targetPort"] == "http"
+    np = prod["NetworkPolicy/gemma"]["spec"]
+    assert np["podSelector"] == {"matchLabels": {"app": "gemma"}}
+    assert np["ingress"] == [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}}}],
+                              "ports": [{"protocol": "TCP", "port": 8080}]}]
+
+
+def test_argocd_application(prod: dict[str, dict[str, Any]]) -> None:
+    app = prod["Application"]
+    assert app["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
+    assert app["spec"]["source"]["path"] == "rendered/prod"
+    assert app["spec"]["syncPolicy"] == {"automated": {"prune": True, "selfHeal": True}, "syncOptions": ["CreateNamespace=true"]}
+    assert app["spec"]["destination"]["namespace"] == "default"
+
+
+def test_staging_differs_meaningfully(prod: dict[str, dict[str, Any]]) -> None:
+    staging = docs("staging")
+    assert staging["HTTPRoute/gemma"]["spec"]["hostnames"] != prod["HTTPRoute/gemma"]["spec"]["hostnames"]
+    assert staging["Certificate/gemma-tls"]["spec"]["issuerRef"]["name"] == "letsencrypt-staging"
+    assert "2048" in staging["Deployment/gemma"]["spec"]["template"]["spec"]["containers"][1]["args"]
+    assert staging["Deployment/gemma"]["metadata"]["namespace"] == "gemma-staging"
+
+
+def test_cluster_secret_store_is_optional() -> None:
+    assert not any(k.startswith("ClusterSecretStore/") for k in docs("prod"))
