@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import tree
+from . import docs, tree
 from .errors import EXIT_FAILED, EXIT_OK, Problem, ValuesError
 from .manifest import Manifest
 from .render import render_application, render_environment
@@ -21,11 +21,12 @@ class Rendered:
 
     environments: tuple[Environment, ...]
     manifests: tuple[Manifest, ...]
+    documents: tuple[tuple[str, str], ...]  # (path, text) of generated docs
     scopes: tuple[str, ...]
 
     @property
     def tree(self) -> tree.Tree:
-        return tree.from_manifests(self.manifests)
+        return {**tree.from_manifests(self.manifests), **{p: t.encode("utf-8") for p, t in self.documents}}
 
 
 def load_environments(settings: Settings) -> tuple[Environment, ...]:
@@ -48,13 +49,14 @@ def load_environments(settings: Settings) -> tuple[Environment, ...]:
 def render_all(settings: Settings) -> Rendered:
     """Render the requested environments (all of them by default) into memory."""
     envs = load_environments(settings)
+    documents = ((docs.DOCS_FILE, docs.render_markdown(load_schema(settings))),)
     manifests: list[Manifest] = []
     for env in envs:
         manifests.extend(render_environment(env))
         manifests.append(render_application(env))
     scopes = (RENDERED_DIR, ARGOCD_DIR) if not settings.envs else tuple(
         scope for env in envs for scope in (f"{RENDERED_DIR}/{env.name}", f"{ARGOCD_DIR}/{env.name}.yaml"))
-    return Rendered(envs, tuple(manifests), scopes)
+    return Rendered(envs, tuple(manifests), documents, (*scopes, docs.DOCS_FILE))
 
 
 def run_render(settings: Settings, echo: Echo) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 VALUES_DIR = "values"
 RENDERED_DIR = "rendered"
 ARGOCD_DIR = "argocd"
+DOCS_DIR = "docs"
 SCHEMA_FILE = Path("schemas") / "values.schema.json"
 SHARED_LAYER = "_shared.yaml"  # values/_shared.yaml: defaults the team layers under every environment
 

@@ -95,7 +95,7 @@ def test_check_reports_a_change_and_a_stale_file(run: Run, project: Path) -> Non
 def test_check_on_an_unrendered_project_lists_what_is_missing(run: Run) -> None:
     result = run("check", "prod")
     assert result.exit_code == 1
-    assert "12 added" in result.output.splitlines()[-1]
+    assert "13 added" in result.output.splitlines()[-1]
 
 
 def test_render_prunes_removed_resources_and_environments(run: Run, project: Path) -> None:
@@ -131,3 +131,19 @@ def test_python_dash_m_and_help(project: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "generator", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "render" in result.stdout and "check" in result.stdout
+
+
+def test_values_reference_is_generated_and_checked_like_rendered(run: Run, project: Path) -> None:
+    run("render")
+    reference = (project / "docs/values.md").read_text()
+    assert "| `llama.contextSize` | integer | `4096` | 512 to 131072 |" in reference
+    schema = project / "schemas/values.schema.json"
+    schema.write_text(schema.read_text().replace("Context window in tokens", "Context length in tokens"))
+    result = run("check")
+    assert result.exit_code == 1
+    assert "--- a/docs/values.md" in result.output
+    assert result.output.splitlines()[-1] == "out of date: 1 changed (docs/values.md). Run: make render"
+    (project / "docs/notes.md").write_text("# our own notes\n")
+    assert run("render").exit_code == 0
+    assert (project / "docs/notes.md").exists()
+    assert "Context length in tokens" in (project / "docs/values.md").read_text()
