@@ -56,6 +56,11 @@ def check(ctx: click.Context, envs: tuple[str, ...]) -> None:
     ctx.exit(run_check(_settings(ctx, envs), click.echo))
 
 
+from .diff import diff_command  # noqa: E402  (commands of other stages register here)
+
+cli.add_command(diff_command, "diff")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="gemma-gitops")
