@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: render check test diff
+.PHONY: render check validate policy test diff
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,9 +16,19 @@ $(STAMP): pyproject.toml
 render: $(STAMP)
 	$(BIN)/gemma-gitops render
 
-## check: exit 1 when rendered/ or argocd/ differ from a fresh render (what CI and pre-commit run)
+## check: exit 1 when rendered/ or argocd/ differ from a fresh render, or fail validation
+## (what CI and pre-commit run)
 check: $(STAMP)
 	$(BIN)/gemma-gitops check
+	$(BIN)/gemma-gitops validate
+
+## validate: offline schema and cross-resource checks of rendered/ and argocd/
+validate: $(STAMP)
+	$(BIN)/gemma-gitops validate
+
+## policy: checkov (offline) and yamllint on every rendered environment
+policy: $(STAMP)
+	$(BIN)/python -m generator.kube.policy rendered/*/ argocd/
 
 ## test: the whole test suite
 test: $(STAMP)

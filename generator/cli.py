@@ -57,8 +57,10 @@ def check(ctx: click.Context, envs: tuple[str, ...]) -> None:
 
 
 from .diff import diff_command  # noqa: E402  (commands of other stages register here)
+from .kube.command import validate_command  # noqa: E402
 
 cli.add_command(diff_command, "diff")
+cli.add_command(validate_command)
 
 
 def main() -> None:

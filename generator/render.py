@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from . import manifest
+from . import manifest, waivers
 from .errors import Problem, TemplateError
 from .manifest import Manifest
 from .settings import ARGOCD_DIR, RENDERED_DIR
@@ -127,7 +127,8 @@ def proxy_files(values: dict[str, Any]) -> dict[str, str]:
 
 def checksum(data: dict[str, str]) -> str:
     """A stable digest of a ConfigMap's data; as a pod annotation it rolls the pod when the data changes."""
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    # 40 hex digits (160 bits) are plenty to notice a change and keep the line within 80 columns.
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:40]
 
 
 def context(env: Environment) -> dict[str, Any]:
@@ -179,7 +180,7 @@ def render_environment(env: Environment) -> list[Manifest]:
     for template in RESOURCE_TEMPLATES:
         doc = parse_rendered(render_template(f"resources/{template}", ctx), template)
         if doc is not None:
-            out.append(manifest.build(f"{RENDERED_DIR}/{env.name}", doc, env.file))
+            out.append(manifest.build(f"{RENDERED_DIR}/{env.name}", waivers.annotate(doc), env.file))
     return sorted(out, key=lambda m: m.path)
 
 

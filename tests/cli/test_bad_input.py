@@ -70,7 +70,7 @@ def test_every_error_of_every_file_is_reported_at_once(run: Run, project: Path) 
     first = result.output.splitlines()[0]
     assert first == "error: values/prod.yaml: 3 invalid values; values/staging.yaml: 1 invalid value"
     for path in ("values/prod.yaml::hostname (line 1)", "values/prod.yaml::llama.threads (line 3)",
-                 "values/prod.yaml::llama.batchSize (line 4)", "values/staging.yaml::llama.contextSize (line 8)"):
+                 "values/prod.yaml::llama.batchSize (line 4)", "values/staging.yaml::llama.contextSize (line 10)"):
         assert path in result.output
 
 

@@ -1,0 +1,25 @@
+"""Offline Kubernetes validation: schemas per Kubernetes version, CRD schemas, cross-resource rules.
+
+Data flows through one module per noun, as in kubeconform (yannh/kubeconform, pkg/):
+`loader` (strict YAML) → `resource` (documents and signatures) → `location` / `registry`
+(schema lookup) → `validator` (one resource against its schemas) → `rules` (checks across
+resources) → `report` → `output`. `check.validate_paths` wires them; `command` is the click layer.
+"""
+
+from __future__ import annotations
+
+from generator.kube.check import validate_paths
+from generator.kube.config import ValidateOptions, resolve_options
+from generator.kube.output import format_json, format_text
+from generator.kube.report import Report, Result, Status
+
+__all__ = [
+    "Report",
+    "Result",
+    "Status",
+    "ValidateOptions",
+    "format_json",
+    "format_text",
+    "resolve_options",
+    "validate_paths",
+]

@@ -1,0 +1,143 @@
+"""Wire the stages: find files, group them into environments, load, validate, apply rules, report.
+
+Rules see one environment at a time: each first-level directory under a given directory
+(`rendered/prod`, `rendered/staging`) is one scope, files directly in it form another
+(`argocd/`). A file named on its own belongs to its directory's scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from generator.errors import GeneratorError
+from generator.kube import kubeconform
+from generator.kube.config import ValidateOptions
+from generator.kube.location import SchemaLocation, check_local, parse_location
+from generator.kube.registry import Download, SchemaRegistry, download
+from generator.kube.report import Issue, Report, Result, Status, worse
+from generator.kube.resource import (
+    LoadedFile,
+    LoadFailure,
+    Resource,
+    display_path,
+    load_file,
+    manifest_files,
+)
+from generator.kube.rules import RULES, Finding, Scope
+from generator.kube.validator import validate_resource
+
+
+def build_locations(options: ValidateOptions) -> tuple[SchemaLocation, ...]:
+    """Parse and check every schema location once, before any resource is read."""
+    locations = tuple(parse_location(text, options.root) for text in options.schema_locations)
+    for location in locations:
+        check_local(location)
+    return locations
+
+
+@lru_cache(maxsize=8)
+def shared_registry(locations: tuple[SchemaLocation, ...], cache_dir: Path | None, fetch: Download) -> SchemaRegistry:
+    """One registry per configuration for the whole process, so schemas compile once."""
+    return SchemaRegistry(locations, cache_dir, fetch)
+
+
+def group_files(paths: Sequence[Path]) -> dict[Path, list[Path]]:
+    """Manifest files by scope directory, each file once, in sorted order."""
+    scopes: dict[Path, list[Path]] = {}
+    for path in paths:
+        for scope, file in _scoped_files(path):
+            files = scopes.setdefault(scope, [])
+            if file not in files:
+                files.append(file)
+    return {scope: sorted(files) for scope, files in sorted(scopes.items())}
+
+
+def _scoped_files(path: Path) -> Iterable[tuple[Path, Path]]:
+    """(scope directory, file) for every manifest file a path names."""
+    if path.is_file():
+        return [(path.parent.resolve(), path.resolve())]
+    if not path.is_dir():
+        raise GeneratorError(f"{path}: no such file or directory (run the render first?)")
+    found = []
+    for file in manifest_files(path):
+        parts = file.relative_to(path).parts
+        scope = path / parts[0] if len(parts) > 1 else path
+        found.append((scope.resolve(), file.resolve()))
+    return found
+
+
+class Catalog:
+    """Loads each manifest file once, for validation and for rules that look elsewhere."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._files: dict[Path, LoadedFile] = {}
+
+    def load(self, path: Path) -> LoadedFile:
+        """The loaded file, read on first use."""
+        if path not in self._files:
+            self._files[path] = load_file(path, self.root)
+        return self._files[path]
+
+    def resources_at(self, directory: Path, recurse: bool) -> tuple[Resource, ...]:
+        """Every resource in the manifest files of a directory."""
+        return tuple(r for f in manifest_files(directory, recurse) for r in self.load(f.resolve()).resources)
+
+
+def failure_result(failure: LoadFailure) -> Result:
+    """An Error result for a document that could not be loaded."""
+    return Result(failure.label, None, Status.ERROR, (Issue(failure.where, failure.message, failure.source),))
+
+
+def apply_findings(results: list[Result], findings: Iterable[tuple[str, Finding]]) -> list[Result]:
+    """Results with each rule finding added to its resource's result, which becomes Invalid."""
+    extra: dict[str, list[Issue]] = {}
+    for rule_id, finding in findings:
+        extra.setdefault(finding.resource.label, []).append(Issue(finding.path, finding.message, rule_id))
+    return [
+        Result(r.label, r.signature, worse(r.status, Status.INVALID), r.issues + tuple(extra[r.label]), r.note)
+        if r.label in extra
+        else r
+        for r in results
+    ]
+
+
+def run_rules(scope: Scope) -> list[tuple[str, Finding]]:
+    """Every rule's findings for one scope, tagged with the rule's ID."""
+    return [(rule_id, finding) for rule_id, rule in RULES.items() for finding in rule(scope)]
+
+
+def check_scope(
+    directory: Path, files: list[LoadedFile], catalog: Catalog, registry: SchemaRegistry, options: ValidateOptions
+) -> list[Result]:
+    """Schema-validate every document of one scope, then apply the rules across them."""
+    results: list[Result] = []
+    resources: list[Resource] = []
+    for loaded in files:
+        items: list[Resource | LoadFailure] = sorted([*loaded.resources, *loaded.failures], key=lambda i: i.index)
+        for item in items:
+            if isinstance(item, LoadFailure):
+                results.append(failure_result(item))
+            else:
+                resources.append(item)
+                versions = options.scope_versions.get(display_path(directory, options.root), options.kubernetes_versions)
+                results.append(validate_resource(item, registry, versions, options.ignore_kinds))
+    scope = Scope(display_path(directory, options.root), options.root, tuple(resources), catalog.resources_at)
+    return apply_findings(results, run_rules(scope))
+
+
+def validate_paths(paths: Sequence[Path], options: ValidateOptions, fetch: Download = download) -> Report:
+    """Validate every manifest under the paths; problems are recorded in the Report, not raised."""
+    locations = build_locations(options)
+    registry = shared_registry(locations, options.cache_dir, fetch)
+    catalog = Catalog(options.root)
+    results: list[Result] = []
+    labels: list[str] = []
+    for directory, files in group_files(paths).items():
+        loaded = [catalog.load(file) for file in files]
+        labels.extend(f.label for f in loaded)
+        results.extend(check_scope(directory, loaded, catalog, registry, options))
+    external = kubeconform.verdicts(paths, options, locations) if options.kubeconform else ()
+    return Report(tuple(results), tuple(labels), options.kubernetes_versions, external)

@@ -1,0 +1,117 @@
+"""Strict YAML: split a stream into documents and refuse duplicate mapping keys.
+
+Strict means what kubeconform's `-strict` means for YAML (yannh/kubeconform,
+pkg/validator/validator.go: `yaml.UnmarshalStrict`): a key given twice is an error, because
+the API server would silently keep only one of the two values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, Node, ScalarNode
+
+
+class DuplicateKeyError(ConstructorError):
+    """A mapping repeats a key."""
+
+
+class StrictSafeLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader that raises DuplicateKeyError instead of keeping the last value."""
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """Refuse a key seen before in this mapping, then construct as SafeLoader does."""
+        seen: dict[Any, Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<` merges may be overridden by explicit keys: YAML allows it
+            key = self.construct_object(key_node, deep=True)
+            if _hashable(key) and key in seen:
+                raise DuplicateKeyError(None, None, _duplicate_message(key, seen[key]), key_node.start_mark)
+            if _hashable(key):
+                seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+# The API server reads YAML through JSON, where a timestamp is just a string (`date: 2025-01-01`).
+def _timestamp_as_string(loader: StrictSafeLoader, node: ScalarNode) -> str:
+    """A YAML timestamp, kept as the string it is written as."""
+    return str(loader.construct_scalar(node))
+
+
+StrictSafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_string)
+
+
+def _hashable(key: Any) -> bool:
+    """Whether a constructed key can be compared (a list key is left to SafeLoader's error)."""
+    try:
+        hash(key)
+    except TypeError:
+        return False
+    return True
+
+
+def _duplicate_message(key: Any, first: Node) -> str:
+    """`duplicate key 'replicas' (first at line 7, column 3)`."""
+    mark = first.start_mark
+    return f"duplicate key {key!r} (first at line {mark.line + 1}, column {mark.column + 1})"
+
+
+@dataclass(frozen=True)
+class Document:
+    """One YAML document of a file: its 0-based index and its data, or why it has none."""
+
+    index: int
+    data: Any = None
+    error: str = ""  # why it could not be loaded: `duplicate key 'a' (first at line 2, column 1)`
+    where: str = ""  # `line 3, column 5`
+
+
+def load_documents(text: str) -> Iterator[Document]:
+    """Every non-empty document of a stream; a syntax error ends the stream with one error."""
+    loader = StrictSafeLoader(text)
+    index = 0
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:  # check_node() said there is one; keeps the type checker informed
+                break
+            document = _construct(loader, node, index)
+            if document.error or document.data is not None:
+                yield document
+            index += 1
+    except yaml.YAMLError as err:
+        yield Document(index, error=_problem(err), where=_where(err))
+    finally:
+        loader.dispose()
+
+
+def _construct(loader: StrictSafeLoader, node: Node, index: int) -> Document:
+    """Construct one composed document; a constructor error spoils only this document."""
+    try:
+        return Document(index, data=loader.construct_document(node))
+    except ConstructorError as err:
+        _reset(loader)
+        return Document(index, error=_problem(err), where=_where(err))
+
+
+def _reset(loader: StrictSafeLoader) -> None:
+    """Forget a half-constructed document so the next one starts clean."""
+    loader.constructed_objects = {}
+    loader.recursive_objects = {}
+    loader.state_generators = []
+
+
+def _problem(err: yaml.YAMLError) -> str:
+    """What PyYAML found wrong."""
+    return str(getattr(err, "problem", None) or err)
+
+
+def _where(err: yaml.YAMLError) -> str:
+    """`line 4, column 3` from a PyYAML error's mark, or '' without one."""
+    mark = getattr(err, "problem_mark", None)
+    return f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -1,0 +1,98 @@
+"""argocd-application: an Argo CD Application's source path exists and its destination namespace matches.
+
+For each `argoproj.io` Application, every source with a `path` (`spec.source`, or each of
+`spec.sources`; Helm chart sources are not checked) must name a directory under the project
+root, and every resource at that path (recursively only when `directory.recurse` is true,
+as Argo CD reads it) must either have no `metadata.namespace` (it then lands in the
+destination namespace) or have `spec.destination.namespace` as its namespace.
+
+Pass::
+
+    kind: Application
+    spec:
+      source: {path: rendered/prod}
+      destination: {namespace: gemma}
+    # and rendered/prod/* have namespace gemma, or none
+
+Fail (`$.spec.source.path: 'rendered/prd' does not exist under the project root`)::
+
+    spec:
+      source: {path: rendered/prd}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from generator.kube.resource import Resource
+from generator.kube.rules.base import (
+    Finding,
+    Path_,
+    Scope,
+    as_dict,
+    as_list,
+    dig,
+    jpath,
+)
+
+ID = "argocd-application"
+
+
+def check(scope: Scope) -> Iterator[Finding]:
+    """Report missing source paths and resources outside the destination namespace."""
+    for app in scope.of_kind("Application", "argoproj.io"):
+        destination = dig(app.body, "spec", "destination", "namespace")
+        for path, source in sources(app):
+            yield from _check_source(scope, app, path, source, destination)
+
+
+def sources(app: Resource) -> Iterator[tuple[Path_, Mapping[str, Any]]]:
+    """(path, source) of every source that names a directory in a repository."""
+    spec = as_dict(app.body.get("spec"))
+    if "source" in spec:
+        candidates: list[tuple[Path_, Any]] = [(("spec", "source"), spec["source"])]
+    else:
+        candidates = [(("spec", "sources", i), s) for i, s in enumerate(as_list(spec.get("sources")))]
+    for path, source in candidates:
+        source = as_dict(source)
+        if isinstance(source.get("path"), str) and "chart" not in source:
+            yield path, source
+
+
+def _check_source(
+    scope: Scope, app: Resource, path: Path_, source: Mapping[str, Any], destination: Any
+) -> Iterator[Finding]:
+    """Findings for one source: a path that is not a directory, or namespace mismatches."""
+    directory = resolve_inside(scope.root, source["path"])
+    if directory is None or not directory.is_dir():
+        message = f"{source['path']!r} does not exist under the project root (run the render first?)"
+        yield Finding(app, jpath(*path, "path"), message)
+        return
+    if not isinstance(destination, str):
+        return
+    recurse = dig(source, "directory", "recurse") is True
+    for namespace, found in sorted(foreign_namespaces(scope.resources_at(directory, recurse), destination).items()):
+        first = found[0]
+        message = (
+            f"{destination!r} does not match namespace {namespace!r} of {len(found)} resource(s) at"
+            f" {source['path']} (first: {first.signature.describe()} in {first.label})"
+        )
+        yield Finding(app, jpath("spec", "destination", "namespace"), message)
+
+
+def foreign_namespaces(resources: Iterable[Resource], destination: str) -> dict[str, list[Resource]]:
+    """The resources that set a namespace other than the destination, by that namespace."""
+    found: dict[str, list[Resource]] = {}
+    for resource in resources:
+        namespace = resource.signature.namespace
+        if namespace is not None and namespace != destination:
+            found.setdefault(namespace, []).append(resource)
+    return found
+
+
+def resolve_inside(root: Path, relative: str) -> Path | None:
+    """The directory a source path names, or None when it would leave the project root."""
+    candidate = (root / relative).resolve()
+    return candidate if candidate.is_relative_to(root.resolve()) else None

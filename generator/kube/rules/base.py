@@ -1,0 +1,111 @@
+"""What every rule works with: a Scope of resources in, Findings out, and small safe accessors.
+
+Rendered data may be malformed (the schema check reports that); these accessors treat a
+wrong type as absent, so a rule never fails on data it does not understand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator.kube.resource import Resource
+
+Path_ = tuple[str | int, ...]  # a path into a resource: ("spec", "ports", 0, "targetPort")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule violation: the resource, the JSON path inside it, and the message."""
+
+    resource: Resource
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The resources a rule sees: one environment directory (or argocd/), plus a way to read others."""
+
+    name: str
+    root: Path
+    resources: tuple[Resource, ...]
+    resources_at: Callable[[Path, bool], tuple[Resource, ...]]  # directory, recurse → its resources
+
+    def of_kind(self, kind: str, group: str | None = None) -> list[Resource]:
+        """The resources of a kind (and API group, when given), in scope order."""
+        return [r for r in self.resources if r.signature.kind == kind and (group is None or r.signature.group == group)]
+
+
+Rule = Callable[[Scope], Iterator[Finding]]
+
+
+def jpath(*parts: str | int) -> str:
+    """A JSON path as jsonschema writes it: `$.spec.ports[0].targetPort`."""
+    text = "$"
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def as_dict(value: Any) -> Mapping[str, Any]:
+    """The value if it is a mapping, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """The value if it is a list, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
+def dig(data: Any, *keys: str) -> Any:
+    """A nested value by keys, None when any step is missing or not a mapping."""
+    for key in keys:
+        data = as_dict(data).get(key)
+    return data
+
+
+def same_namespace(a: Resource, b: Resource) -> bool:
+    """Whether two resources land in one namespace; one without a namespace lands wherever it is applied."""
+    first, second = a.signature.namespace, b.signature.namespace
+    return first is None or second is None or first == second
+
+
+def namespace_of(resource: Resource) -> str:
+    """The namespace for messages: `'gemma'`, or `the destination namespace`."""
+    namespace = resource.signature.namespace
+    return repr(namespace) if namespace else "the destination namespace"
+
+
+def labels_text(labels: Mapping[str, Any]) -> str:
+    """`app=gemma,tier=api`, sorted, for messages."""
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items(), key=str)) or "(none)"
+
+
+def labels_match(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
+    """A Service-style selector (equality on every key) against labels."""
+    return all(labels.get(key) == value for key, value in selector.items())
+
+
+def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
+    """A LabelSelector (matchLabels and matchExpressions) against labels; empty selects all."""
+    if not labels_match(as_dict(selector.get("matchLabels")), labels):
+        return False
+    return all(_expression_matches(as_dict(e), labels) for e in as_list(selector.get("matchExpressions")))
+
+
+def _expression_matches(expression: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
+    """One matchExpressions entry (In, NotIn, Exists, DoesNotExist)."""
+    key, operator = expression.get("key"), expression.get("operator")
+    if not isinstance(key, str):
+        return False
+    values = as_list(expression.get("values"))
+    if operator == "In":
+        return key in labels and labels[key] in values
+    if operator == "NotIn":
+        return key not in labels or labels[key] not in values
+    if operator == "Exists":
+        return key in labels
+    return key not in labels  # DoesNotExist
