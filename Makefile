@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: render check validate policy test diff
+.PHONY: render check validate policy test test-proxy nginx-lua diff
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ policy: $(STAMP)
 ## test: the whole test suite
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## nginx-lua: install nginx with the Lua module for the proxy tests (Debian/Ubuntu, as root)
+nginx-lua:
+	scripts/install-nginx-lua.sh
+
+## test-proxy: the auth proxy's tests in a real nginx; fails instead of skipping without it
+test-proxy: $(STAMP)
+	GEMMA_GITOPS_REQUIRE_NGINX=1 $(BIN)/python -m pytest tests/proxy
 
 ## diff: what the working tree changes in the deployment, per resource, against the merge base with main
 diff: $(STAMP)

@@ -1,0 +1,129 @@
+"""The key file: overlapping keys, failing closed without a usable key, rotation without a restart."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from tests.proxy.conftest import KEY, OTHER_KEY, StartProxy
+from tests.proxy.fake_llama import FakeLlama
+from tests.proxy.nginx_harness import Proxy, error_json
+from tests.proxy.proxy_client import bearer, request
+
+RELOAD_SECONDS = 1  # keyReloadSeconds of every proxy these tests start
+
+
+def status_with(proxy: Proxy, key: str) -> int:
+    """The status of an authenticated request on a new connection (so on any worker)."""
+    return request(proxy.port, "GET", "/v1/models", bearer(key)).status
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> float:
+    """Poll until `condition` holds; return the seconds it took, or fail after `timeout`."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"not true within {timeout}s")
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def settled(proxy: Proxy, key: str, status: int) -> bool:
+    """Every worker agrees: several requests in a row, each on its own connection, get `status`."""
+    return all(status_with(proxy, key) == status for _ in range(8))
+
+
+def assert_fails_closed(proxy: Proxy, upstream: FakeLlama) -> None:
+    """503 with the no-key error for a protected path, even with what was once a good key."""
+    for headers in (bearer(KEY), []):
+        reply = request(proxy.port, "POST", "/v1/chat/completions", headers, b"{}")
+        assert reply.status == 503, reply.body
+        error = error_json(reply.body)
+        assert (error["type"], error["code"]) == ("server_error", "no_api_key_configured")
+        assert "no API key configured" in error["message"]
+    assert upstream.requests == []
+
+
+def test_every_key_in_the_file_works(start_proxy: StartProxy) -> None:
+    """One key a line; blank lines, surrounding whitespace and CRLF line ends are ignored."""
+    proxy = start_proxy(key_text=f"\n  {KEY}  \r\n\n\t{OTHER_KEY}\r\n\n")
+    assert status_with(proxy, KEY) == 200
+    assert status_with(proxy, OTHER_KEY) == 200
+    assert status_with(proxy, f"{KEY}{OTHER_KEY}") == 401
+
+
+@pytest.mark.parametrize("key_text", [
+    pytest.param(None, id="no-file"),
+    pytest.param("", id="empty"),
+    pytest.param("  \n\t\r\n\n", id="whitespace-only"),
+    pytest.param("sk-short\n", id="shorter-than-16"),
+    pytest.param("sk-gemma has a space in it\n", id="not-a-token"),
+])
+def test_without_a_usable_key_every_request_gets_503(start_proxy: StartProxy, upstream: FakeLlama, key_text: str | None) -> None:
+    proxy = start_proxy(key_text=key_text)
+    assert_fails_closed(proxy, upstream)
+    assert "refusing every request with 503" in proxy.read_error_log()
+
+
+def test_ignored_lines_are_named_by_number_never_by_content(start_proxy: StartProxy) -> None:
+    proxy = start_proxy(key_text=f"sk-short\n{KEY}\nsk-gemma has a space in it\n")
+    assert status_with(proxy, KEY) == 200
+    log = proxy.read_error_log()
+    assert "line 1 is shorter than 16 characters" in log and "line 3 is not a valid bearer token" in log
+    assert "sk-short" not in log and "has a space" not in log and KEY not in log
+
+
+def test_the_probe_path_still_answers_without_a_key(start_proxy: StartProxy) -> None:
+    """A missing key must not fail the probes: the kubelet would restart llama-server in a loop."""
+    proxy = start_proxy(key_text=None)
+    assert request(proxy.port, "GET", "/health").status == 200
+
+
+def test_a_key_file_that_goes_away_fails_closed_and_comes_back(start_proxy: StartProxy, upstream: FakeLlama) -> None:
+    proxy = start_proxy()
+    assert status_with(proxy, KEY) == 200
+    proxy.keys.remove()
+    wait_for(lambda: settled(proxy, KEY, 503), RELOAD_SECONDS + 3)
+    upstream.reset()
+    assert_fails_closed(proxy, upstream)
+    proxy.keys.write(f"{KEY}\n")
+    wait_for(lambda: settled(proxy, KEY, 200), RELOAD_SECONDS + 3)
+
+
+def test_an_unreadable_key_file_fails_closed(start_proxy: StartProxy, upstream: FakeLlama) -> None:
+    proxy = start_proxy()
+    proxy.keys.path.resolve().chmod(0o000)
+    wait_for(lambda: settled(proxy, KEY, 503), RELOAD_SECONDS + 3)
+    upstream.reset()
+    assert_fails_closed(proxy, upstream)
+    assert "Permission denied" in proxy.read_error_log()
+
+
+def test_an_emptied_key_file_fails_closed(start_proxy: StartProxy, upstream: FakeLlama) -> None:
+    proxy = start_proxy()
+    proxy.keys.write(" \n")
+    wait_for(lambda: settled(proxy, KEY, 503), RELOAD_SECONDS + 3)
+    upstream.reset()
+    assert_fails_closed(proxy, upstream)
+
+
+def test_a_rotation_takes_effect_without_a_restart(start_proxy: StartProxy) -> None:
+    """The kubelet swaps `..data`: the new key works and, once removed, the old one stops, within
+    keyReloadSeconds in every worker, with the same nginx processes throughout."""
+    proxy = start_proxy()
+    assert status_with(proxy, OTHER_KEY) == 401
+    wait_for(lambda: len(proxy.pids()) == 3, 5)  # the master and two workers, each with its own key cache
+    processes = proxy.pids()
+
+    proxy.keys.write(f"{KEY}\n{OTHER_KEY}\n")  # the overlap: both keys valid
+    took = wait_for(lambda: settled(proxy, OTHER_KEY, 200), RELOAD_SECONDS + 3)
+    assert settled(proxy, KEY, 200)
+
+    proxy.keys.write(f"{OTHER_KEY}\n")  # the old key retired
+    took = max(took, wait_for(lambda: settled(proxy, KEY, 401), RELOAD_SECONDS + 3))
+    assert settled(proxy, OTHER_KEY, 200)
+
+    assert took <= RELOAD_SECONDS + 1.5
+    assert proxy.pids() == processes  # no restart, no reload
