@@ -35,6 +35,10 @@ def cli(ctx: click.Context, root: Path) -> None:
     ctx.obj = Settings(root=root.resolve())
 
 
+def _warn(line: str) -> None:
+    click.echo(line, err=True)
+
+
 def _settings(ctx: click.Context, envs: tuple[str, ...]) -> Settings:
     base: Settings = ctx.obj
     return Settings(root=base.root, envs=tuple(dict.fromkeys(envs)))
@@ -45,7 +49,7 @@ def _settings(ctx: click.Context, envs: tuple[str, ...]) -> Settings:
 @click.pass_context
 def render(ctx: click.Context, envs: tuple[str, ...]) -> None:
     """Render ENVS (default: every values/<env>.yaml) to rendered/<env>/ and argocd/<env>.yaml."""
-    ctx.exit(run_render(_settings(ctx, envs), click.echo))
+    ctx.exit(run_render(_settings(ctx, envs), click.echo, _warn))
 
 
 @cli.command()
@@ -53,14 +57,17 @@ def render(ctx: click.Context, envs: tuple[str, ...]) -> None:
 @click.pass_context
 def check(ctx: click.Context, envs: tuple[str, ...]) -> None:
     """Exit 1 with a diff when rendered/ or argocd/ differ from a fresh render of ENVS."""
-    ctx.exit(run_check(_settings(ctx, envs), click.echo))
+    ctx.exit(run_check(_settings(ctx, envs), click.echo, _warn))
 
 
 from .diff import diff_command  # noqa: E402  (commands of other stages register here)
+from .capacity.command import budget_command, inspect_command  # noqa: E402
 from .kube.command import validate_command  # noqa: E402
 
 cli.add_command(diff_command, "diff")
 cli.add_command(validate_command)
+cli.add_command(budget_command)
+cli.add_command(inspect_command)
 
 
 def main() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from functools import cache
 from typing import Any
 
@@ -17,6 +16,8 @@ import jinja2
 import yaml
 
 from . import manifest, waivers
+from .capacity.guards import TIMEOUT_SLACK_SECONDS, Timeouts, resolve_geometry, startup_for
+from .capacity.startup import StartupWindow
 from .errors import Problem, TemplateError
 from .manifest import Manifest
 from .settings import ARGOCD_DIR, RENDERED_DIR
@@ -37,7 +38,9 @@ RESOURCE_TEMPLATES = (
     "externalsecret.yaml.j2",
     "configmap-proxy.yaml.j2",
     "persistentvolumeclaim.yaml.j2",
-    "deployment.yaml.j2",
+    "workload.yaml.j2",
+    "poddisruptionbudget.yaml.j2",
+    "horizontalpodautoscaler.yaml.j2",
     "service.yaml.j2",
     "networkpolicy.yaml.j2",
     "certificate.yaml.j2",
@@ -100,25 +103,57 @@ def llama_args(values: dict[str, Any]) -> list[str]:
         "-ngl", str(llama["gpuLayers"]),
         "--threads", str(llama["threads"]),
         "--batch-size", str(llama["batchSize"]),
+        "--ubatch-size", str(llama["ubatchSize"]),
+        # Every setting the memory budget depends on is explicit: llama.cpp's defaults (a 8192 MiB
+        # prompt cache, 32 context checkpoints, slots chosen at run time) would not fit the pod.
         "--parallel", str(llama["parallel"]),
+        "--kv-unified" if llama["kvUnified"] else "--no-kv-unified",
         "--cache-ram", str(llama["cacheRamMiB"]),
-        "--timeout", str(values["requestTimeoutSeconds"]),
+        "--ctx-checkpoints", str(llama["ctxCheckpoints"]),
+        "--cache-type-k", llama["cacheTypeK"],
+        "--cache-type-v", llama["cacheTypeV"],
+        # The compute-buffer budget assumes flash attention, and a quantized V cache requires it.
+        "--flash-attn", "on",
+        "--timeout", str(timeouts(values).llama_seconds),
+        # The proxy is the only client; the bundled web UI would only widen what the key unlocks.
+        "--no-webui",
     ]
+    if llama["swaFull"]:
+        args.append("--swa-full")
     if llama["embeddings"]:
         args += ["--embeddings", "--pooling", llama["pooling"]]
     return args
 
 
-def startup_failure_threshold(values: dict[str, Any]) -> int:
-    """How many failed startupProbe periods cover the first start's download and load."""
-    startup = values["startup"]
-    return math.ceil(startup["maxSeconds"] / startup["periodSeconds"])
+def workload_kind(values: dict[str, Any]) -> str:
+    """Deployment for one replica or a shared (ReadWriteMany) cache; else a StatefulSet, one cache volume per replica."""
+    return "Deployment" if values["replicas"] == 1 or values["cache"]["accessMode"] == "ReadWriteMany" else "StatefulSet"
+
+
+def timeouts(values: dict[str, Any]) -> Timeouts:
+    """The one request timeout, spread so each hop waits a little longer than the hop inside it.
+
+    llama-server's socket timeout is the value itself; nginx waits TIMEOUT_SLACK_SECONDS more and
+    the Gateway twice that, so an outer hop never gives up while the inner one is still working.
+    """
+    base = int(values["requestTimeoutSeconds"])
+    return Timeouts(gateway_seconds=base + 2 * TIMEOUT_SLACK_SECONDS, nginx_seconds=base + TIMEOUT_SLACK_SECONDS,
+                    llama_seconds=base)
+
+
+def startup_window(values: dict[str, Any]) -> StartupWindow:
+    """The startupProbe timing: the model's download at the slowest planned bandwidth, then its load."""
+    geometry, problems = resolve_geometry(values, "")
+    window = startup_for(values, geometry) if geometry is not None else None
+    if window is None:
+        raise TemplateError("no startup window: " + "; ".join(str(p.problem) for p in problems))
+    return window
 
 
 def proxy_files(values: dict[str, Any]) -> dict[str, str]:
     """The proxy ConfigMap's data: nginx.conf rendered from values, the Lua auth script as written."""
     context = {"v": values, "key_file": f"{PROXY_SECRET_DIR}/{API_KEY_FILE}", "run_dir": PROXY_RUN_DIR,
-               "conf_dir": PROXY_CONF_DIR}
+               "conf_dir": PROXY_CONF_DIR, "timeouts": timeouts(values)}
     return {
         "nginx.conf": render_template("proxy/nginx.conf.j2", context),
         "auth.lua": jinja_env().loader.get_source(jinja_env(), "proxy/auth.lua")[0],  # type: ignore[union-attr]
@@ -142,7 +177,9 @@ def context(env: Environment) -> dict[str, Any]:
         "proxy_files": files,
         "proxy_checksum": checksum(files),
         "llama_args": llama_args(values),
-        "startup_failure_threshold": startup_failure_threshold(values),
+        "startup": startup_window(values),
+        "workload_kind": workload_kind(values),
+        "timeouts": timeouts(values),
         "proxy": {"prefix": PROXY_PREFIX, "conf_dir": PROXY_CONF_DIR, "secret_dir": PROXY_SECRET_DIR,
                   "run_dir": PROXY_RUN_DIR},
         "model_dir": MODEL_DIR,

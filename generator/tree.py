@@ -63,7 +63,7 @@ def compare(desired: Mapping[str, bytes], actual: Mapping[str, bytes]) -> Drift:
 
 def unified_diff(desired: Mapping[str, bytes], actual: Mapping[str, bytes], drift: Drift) -> str:
     """A reviewer's diff from what is on disk to what a render would write."""
-    chunks = []
+    chunks: list[str] = []
     for path in sorted((*drift.added, *drift.changed, *drift.removed)):
         before = actual.get(path, b"").decode("utf-8", "replace").splitlines(keepends=True)
         after = desired.get(path, b"").decode("utf-8", "replace").splitlines(keepends=True)

@@ -110,7 +110,7 @@ def _resolve_ref(root: Mapping[str, Any], ref: str) -> Mapping[str, Any]:
     node: Any = root
     for part in ref.removeprefix("#/").split("/"):
         node = node[part]
-    return node
+    return dict(node)
 
 
 def merge(base: Any, over: Any) -> Any:
@@ -140,7 +140,7 @@ def validate(values: dict[str, Any], schema: Mapping[str, Any], env_file: str,
              where: Mapping[KeyPath, tuple[str, int]]) -> list[Problem]:
     """Every schema violation of the merged values, each pinned to the file and line that set it."""
     validator = Draft202012Validator(schema)
-    problems = []
+    problems: list[Problem] = []
     for error in sorted(validator.iter_errors(values), key=lambda e: [str(p) for p in e.absolute_path]):
         problems.extend(_problems_for(error, env_file, where))
     return problems
@@ -198,9 +198,10 @@ def _explain(error: ValidationError) -> str:
 def load_schema(settings: Settings) -> dict[str, Any]:
     """Read the values schema of the project."""
     try:
-        return json.loads(settings.schema_path.read_text(encoding="utf-8"))
+        schema: dict[str, Any] = json.loads(settings.schema_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
         raise ValuesError(f"cannot read the values schema {settings.schema_path}: {err}") from err
+    return schema
 
 
 def environment_names(settings: Settings) -> list[str]:

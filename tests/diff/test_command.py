@@ -56,7 +56,7 @@ def test_the_default_base_is_the_merge_base_with_main(diff: Diff, repo: Path, gi
     set_value(repo, "prod", ("llama", "contextSize"), 8192)
     commit(repo, "feature: a larger context")
     git("checkout", "--quiet", "main")
-    set_value(repo, "staging", ("llama", "threads"), 3)
+    set_value(repo, "staging", ("llama", "batchSize"), 256)
     main = commit(repo, "main moves on")
     git("checkout", "--quiet", "feature")
     set_value(repo, "prod", ("tls", "enabled"), False)  # uncommitted: the working tree is what counts
@@ -70,7 +70,7 @@ def test_the_default_base_is_the_merge_base_with_main(diff: Diff, repo: Path, gi
         f"Comparing the working tree with {main} (--base main).", "", *prod, "",
         "staging: 1 changed, 0 added, 0 removed",
         "  ~ Deployment gemma-staging/gemma: spec.template.spec.containers[llama-server].args:"
-        " --threads 3 → --threads 1",
+        " --batch-size 256 → --batch-size 512",
     ]
 
 
@@ -110,8 +110,8 @@ def test_a_multi_line_string_shows_a_unified_diff(diff: Diff, repo: Path) -> Non
     start = lines.index('  `data["nginx.conf"]`:')
     block = lines[start + 2:lines.index("  ```", start + 3) + 1]
     assert block[0] == "  ```diff" and block[1].startswith("  @@ ")
-    assert "  -            proxy_read_timeout 600s;" in block
-    assert "  +            proxy_read_timeout 900s;" in block
+    assert "  -            proxy_read_timeout 605s;" in block
+    assert "  +            proxy_read_timeout 905s;" in block
 
 
 def test_no_changes_exits_0(diff: Diff, git: Git) -> None:

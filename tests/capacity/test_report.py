@@ -1,0 +1,146 @@
+"""The budget's table, bar and JSON, and `gemma-gitops budget` end to end on a small project."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from generator.capacity.budget import Fit, LlamaSettings, predict
+from generator.capacity.catalog import CATALOG
+from generator.capacity.command import budget_command, inspect_command
+from generator.capacity.guards import check_values
+from generator.capacity.report import (
+    BAR_WIDTH,
+    EnvironmentBudget,
+    bar,
+    legend,
+    limits_line,
+    summary,
+    table,
+    text,
+    to_json,
+)
+from generator.cli import Cli
+from generator.errors import EXIT_BAD_INPUT, EXIT_FAILED
+from generator.settings import Settings
+
+from .conftest import REFERENCE
+
+GiB = 2**30
+BUDGET = predict(CATALOG[0].geometry, LlamaSettings(embeddings=True))
+
+
+def test_table_lists_every_part_and_the_total() -> None:
+    lines = table(BUDGET, Fit(BUDGET.total, 0, 4 * GiB, None))
+    assert [line.split()[0] for line in lines[1:]] == ["weights", "kv", "compute", "outputs", "prompt", "checkpoints", "overhead", "total"]
+    assert lines[1] == "  weights          806,500,000     769.1    18.8%"
+    assert lines[-1] == "  total          2,795,910,816    2666.4    65.1%"
+
+
+@pytest.mark.parametrize(("limit", "free", "over"), [(4 * GiB, 21, 0), (2 * GiB, 0, 14), (None, 0, 0)])
+def test_bar_is_proportional(limit: int | None, free: int, over: int) -> None:
+    drawn = bar(BUDGET, Fit(BUDGET.total, 0, limit, None))
+    inner = drawn.strip()[1:-1]
+    assert len(inner) == BAR_WIDTH
+    assert (inner.count("."), inner.count("!")) == (free, over)
+    assert inner.startswith("W" * 10)
+
+
+def test_legend_names_every_glyph() -> None:
+    assert legend() == "  W weights, K kv cache, C compute, O outputs, P prompt cache, X checkpoints, R overhead, . free, ! over"
+
+
+@pytest.mark.parametrize(("limit", "request_", "expected"), [
+    (4 * GiB, 2 * GiB, "  limit 4.00 GiB, request 2.00 GiB, free 1.40 GiB"),
+    (2 * GiB, None, "  limit 2.00 GiB, request unset, OVER by 618.4 MiB"),
+    (None, None, "  limit unset, request unset, no limit to compare with"),
+])
+def test_limits_line(limit: int | None, request_: int | None, expected: str) -> None:
+    assert limits_line(Fit(BUDGET.total, 0, limit, request_)) == expected
+
+
+def env_budget(values: dict[str, Any], name: str = "prod") -> EnvironmentBudget:
+    return EnvironmentBudget(name, f"values/{name}.yaml", "gemma-3-1b-it", check_values(values, f"values/{name}.yaml"))
+
+
+def test_text_report_of_the_reference() -> None:
+    lines = text(env_budget(copy.deepcopy(REFERENCE)))
+    assert lines[0] == "values/prod.yaml: gemma-3-1b-it"
+    assert "  startupProbe: periodSeconds 10, failureThreshold 67 (670s for a 385s download and a 60s load)" in lines
+    assert lines[-1].startswith("  values/prod.yaml::cache.size: [warning] OCI block volumes are at least 50 GB")
+
+
+def test_json_is_one_sorted_document() -> None:
+    tight = copy.deepcopy(REFERENCE)
+    tight["llama"]["resources"]["limits"]["memory"] = "2Gi"
+    document = to_json([env_budget(copy.deepcopy(REFERENCE)), env_budget(tight, "tight")])
+    data = json.loads(document)
+    assert document.endswith("}\n]\n")
+    assert [d["environment"] for d in data] == ["prod", "tight"]
+    assert data[0]["budget"]["total"] == 2_795_910_816 and data[0]["memory"]["fits"] is True
+    assert data[0]["kvCells"]["swaPerStream"] == 1024 and data[0]["startupProbe"]["failureThreshold"] == 67
+    assert data[1]["memory"]["free"] == 2 * GiB - 2_795_910_816 and len(data[1]["errors"]) == 1
+
+
+def test_summary() -> None:
+    tight = copy.deepcopy(REFERENCE)
+    tight["llama"]["resources"]["limits"]["memory"] = "2Gi"
+    envs = [env_budget(copy.deepcopy(REFERENCE)), env_budget(tight, "tight")]
+    assert summary(envs) == "Summary: 2 environments - Fit: 1, Errors: 1, Warnings: 6"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project with a permissive schema, a reference environment and one that cannot fit."""
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "values.schema.json").write_text('{"type": "object"}\n', encoding="utf-8")
+    (tmp_path / "values").mkdir()
+    (tmp_path / "values" / "prod.yaml").write_text(yaml.safe_dump(REFERENCE), encoding="utf-8")
+    tight = copy.deepcopy(REFERENCE)
+    tight["llama"]["resources"]["limits"]["memory"] = "2Gi"
+    (tmp_path / "values" / "tight.yaml").write_text(yaml.safe_dump(tight), encoding="utf-8")
+    return tmp_path
+
+
+def invoke(project: Path, *args: str) -> Any:
+    """Run a capacity command through a group built like generator.cli's."""
+
+    @click.group(cls=Cli)
+    def group() -> None:
+        """Test group."""
+
+    group.add_command(budget_command)
+    group.add_command(inspect_command)
+    return CliRunner().invoke(group, list(args), obj=Settings(root=project))
+
+
+def test_budget_command_fits(project: Path) -> None:
+    result = invoke(project, "budget", "prod")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "values/prod.yaml: gemma-3-1b-it (ggml-org/gemma-3-1b-it-GGUF/gemma-3-1b-it-Q4_K_M.gguf)"
+    assert result.output.splitlines()[-1] == "Summary: 1 environment - Fit: 1, Errors: 0, Warnings: 3"
+
+
+def test_budget_command_fails_when_an_environment_does_not_fit(project: Path) -> None:
+    result = invoke(project, "budget")
+    assert result.exit_code == EXIT_FAILED
+    assert "values/tight.yaml::llama.resources.limits.memory: [error] the predicted memory 2.60 GiB exceeds" in result.output
+
+
+def test_budget_command_json(project: Path) -> None:
+    result = invoke(project, "budget", "--output", "json", "tight", "prod")
+    assert result.exit_code == EXIT_FAILED
+    assert [d["environment"] for d in json.loads(result.output)] == ["tight", "prod"]
+
+
+def test_budget_command_unknown_environment(project: Path) -> None:
+    result = invoke(project, "budget", "staging")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "unknown environment 'staging'" in result.output
