@@ -2,15 +2,24 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The generator alone for render/check/validate/diff; the test extra (checkov, yamllint, pytest,
+# the 270M model) only for the targets that need it.
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: render check validate policy test test-proxy nginx-lua diff
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP) $(TEST_STAMP)
 
 ## render: render every values/<env>.yaml to rendered/<env>/ and argocd/<env>.yaml
 render: $(STAMP)
@@ -27,11 +36,11 @@ validate: $(STAMP)
 	$(BIN)/gemma-gitops validate
 
 ## policy: checkov (offline) and yamllint on every rendered environment
-policy: $(STAMP)
+policy: $(TEST_STAMP)
 	$(BIN)/python -m generator.kube.policy rendered/*/ argocd/
 
 ## test: the whole test suite
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
 ## nginx-lua: install nginx with the Lua module for the proxy tests (Debian/Ubuntu, as root)
@@ -39,7 +48,7 @@ nginx-lua:
 	scripts/install-nginx-lua.sh
 
 ## test-proxy: the auth proxy's tests in a real nginx; fails instead of skipping without it
-test-proxy: $(STAMP)
+test-proxy: $(TEST_STAMP)
 	GEMMA_GITOPS_REQUIRE_NGINX=1 $(BIN)/python -m pytest tests/proxy
 
 ## diff: what the working tree changes in the deployment, per resource, against the merge base with main
