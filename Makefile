@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: render check validate policy test test-proxy nginx-lua diff
+.PHONY: render check validate policy test test-proxy nginx-lua diff lint e2e
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,3 +54,17 @@ test-proxy: $(TEST_STAMP)
 ## diff: what the working tree changes in the deployment, per resource, against the merge base with main
 diff: $(STAMP)
 	$(BIN)/gemma-gitops diff
+
+## e2e: install the pinned llama-server and Gemma 3 270M into .venv (llama.cpp is compiled once per
+## CPU into ~/.cache/gemma-gitops/wheels, then reused), then run tests/e2e: the rendered llama-server
+## behind the rendered proxy in a real nginx. Fails instead of skipping when either is missing.
+e2e: $(TEST_STAMP)
+	$(BIN)/python scripts/install-llama-server.py
+	GEMMA_GITOPS_REQUIRE_E2E=1 GEMMA_GITOPS_REQUIRE_NGINX=1 GEMMA_GITOPS_E2E_RESULTS=build/e2e-memory.md \
+		$(BIN)/python -m pytest tests/e2e
+
+## lint: ruff and mypy over the package and tests
+lint: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[lint]'
+	$(BIN)/ruff check generator tests
+	$(BIN)/mypy

@@ -60,8 +60,8 @@ def check(ctx: click.Context, envs: tuple[str, ...]) -> None:
     ctx.exit(run_check(_settings(ctx, envs), click.echo, _warn))
 
 
-from .diff import diff_command  # noqa: E402  (commands of other stages register here)
 from .capacity.command import budget_command, inspect_command  # noqa: E402
+from .diff import diff_command  # noqa: E402  (commands of other stages register here)
 from .kube.command import validate_command  # noqa: E402
 
 cli.add_command(diff_command, "diff")

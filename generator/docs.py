@@ -20,7 +20,8 @@ def _resolve(node: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, A
     return {**_resolve(target, root), **{k: v for k, v in node.items() if k != "$ref"}}
 
 
-def fields(schema: Mapping[str, Any], root: Mapping[str, Any] | None = None, prefix: str = "") -> Iterator[tuple[str, Mapping[str, Any]]]:
+def fields(schema: Mapping[str, Any], root: Mapping[str, Any] | None = None,
+           prefix: str = "") -> Iterator[tuple[str, Mapping[str, Any]]]:
     """Every field of the schema, depth first in schema order, as (key path, resolved schema)."""
     root = root if root is not None else schema
     for key, sub in schema.get("properties", {}).items():

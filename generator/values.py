@@ -61,7 +61,8 @@ def parse_layer(text: str, file: str) -> Layer:
     if problems:
         raise ValuesError(f"{file}: not valid YAML", tuple(problems))
     if not isinstance(data, dict):
-        raise ValuesError(f"{file}: expected a mapping at the top level", (Problem(file, "line 1", f"got {type(data).__name__}"),))
+        got = Problem(file, "line 1", f"got {type(data).__name__}")
+        raise ValuesError(f"{file}: expected a mapping at the top level", (got,))
     return Layer(file, data, lines)
 
 
@@ -150,9 +151,10 @@ def _problems_for(error: ValidationError, env_file: str, where: Mapping[KeyPath,
     """Turn one jsonschema error into problems; an unexpected key becomes one problem per key."""
     path = tuple(error.absolute_path)
     if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        for key in sorted(set(error.instance) - set(allowed)):
-            yield _pin(( *path, key), f"unknown key {key!r}; allowed here: {', '.join(allowed)}", env_file, where)
+        allowed = sorted(_schema_of(error).get("properties", {}))
+        given = error.instance if isinstance(error.instance, dict) else {}
+        for key in sorted(set(given) - set(allowed)):
+            yield _pin((*path, key), f"unknown key {key!r}; allowed here: {', '.join(allowed)}", env_file, where)
         return
     yield _pin(path, _explain(error), env_file, where)
 
@@ -174,14 +176,19 @@ def dotted(path: KeyPath) -> str:
     return out
 
 
+def _schema_of(error: ValidationError) -> Mapping[str, Any]:
+    """The (sub)schema an error was raised by; jsonschema types it loosely."""
+    return error.schema if isinstance(error.schema, Mapping) else {}
+
+
 def _explain(error: ValidationError) -> str:
     """A message naming the bad value and what is allowed."""
-    value, schema, kind = error.instance, error.schema, error.validator
-    described = f" ({schema['description']})" if isinstance(schema, dict) and "description" in schema else ""
+    value, schema, kind = error.instance, _schema_of(error), error.validator
+    described = f" ({schema['description']})" if "description" in schema else ""
     if kind == "required":
         return f"{error.message}{described}"
     if kind == "enum":
-        return f"{value!r} is not one of {', '.join(repr(v) for v in error.validator_value)}"
+        return f"{value!r} is not one of {', '.join(repr(v) for v in schema.get('enum', []))}"
     if kind == "pattern":
         return f"{value!r} is not valid: expected {schema.get('description', 'a value matching ' + repr(error.validator_value))}"
     if kind in ("minimum", "maximum"):
@@ -226,7 +233,8 @@ def load_environment(name: str, settings: Settings, schema: Mapping[str, Any]) -
     path = settings.values_dir / f"{name}.yaml"
     file = path.relative_to(settings.root).as_posix()
     if not ENV_NAME.match(name):
-        raise ValuesError(f"{file}: environment name {name!r} must be a lowercase RFC 1123 label (it names a directory and an Application)")
+        raise ValuesError(f"{file}: environment name {name!r} must be a lowercase RFC 1123 label "
+                          "(it names a directory and an Application)")
     if not path.is_file():
         known = ", ".join(environment_names(settings)) or "none"
         raise ValuesError(f"unknown environment {name!r}: no {file} (environments: {known})")

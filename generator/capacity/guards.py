@@ -189,7 +189,8 @@ def memory_limit_findings(subject: Subject) -> list[Finding]:
                        f"({breakdown(budget)}); the kernel will OOM-kill llama-server. Fixes: {'; '.join(fixes)}")]
     if fit.headroom is not None and fit.headroom < HEADROOM_WARNING * fit.limit:
         return [_warning(file, path, f"only {format_bytes(fit.headroom)} of {format_bytes(fit.limit)} left "
-                         f"after the predicted {format_bytes(fit.total)}; leave {HEADROOM_WARNING:.0%} for what the model does not see")]
+                         f"after the predicted {format_bytes(fit.total)}; "
+                         f"leave {HEADROOM_WARNING:.0%} for what the model does not see")]
     return []
 
 
@@ -279,7 +280,8 @@ def cache_volume_findings(subject: Subject) -> list[Finding]:
         findings.append(_warning(subject.file, "cache.size", f"{format_bytes(size)} leaves little room beside the "
                                  f"{format_bytes(need)} model file for a partial download and filesystem overhead"))
     if is_oci_block_class(str(dig(subject.values, "cache.storageClass", ""))) and size < OCI_BLOCK_VOLUME_MIN:
-        findings.append(_warning(subject.file, "cache.size", f"OCI block volumes are at least 50 GB: this {dig(subject.values, 'cache.size')} "
+        claim = dig(subject.values, "cache.size")
+        findings.append(_warning(subject.file, "cache.size", f"OCI block volumes are at least 50 GB: this {claim} "
                                  "claim is provisioned and billed as 50 GB; set cache.size: 50Gi to say so"))
     return findings
 
@@ -300,7 +302,8 @@ def shared_volume_problems(values: Mapping[str, Any], file: str, workload_kind: 
 def timeout_problems(file: str, timeouts: Timeouts, path: str = "requestTimeoutSeconds") -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings): each hop must wait longer than the hop inside it, or clients get 504s for work still running."""
     hops = (("gateway", timeouts.gateway_seconds), ("nginx", timeouts.nginx_seconds), ("llama-server", timeouts.llama_seconds))
-    errors = [Problem(file, path, f"the {name} timeout must be positive, got {seconds}") for name, seconds in hops if seconds <= 0]
+    errors = [Problem(file, path, f"the {name} timeout must be positive, got {seconds}")
+              for name, seconds in hops if seconds <= 0]
     warnings = []
     for (outer, outer_s), (inner, inner_s) in itertools.pairwise(hops):
         if outer_s < inner_s:

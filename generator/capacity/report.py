@@ -94,7 +94,8 @@ def summary(envs: list[EnvironmentBudget]) -> str:
     """`Summary: 2 environments - Fit: 1, Errors: 1, Warnings: 3`."""
     failed = sum(1 for env in envs if env.report.errors)
     warnings = sum(len(env.report.warnings) for env in envs)
-    return f"Summary: {len(envs)} environment{'s' if len(envs) != 1 else ''} - Fit: {len(envs) - failed}, Errors: {failed}, Warnings: {warnings}"
+    plural = "s" if len(envs) != 1 else ""
+    return f"Summary: {len(envs)} environment{plural} - Fit: {len(envs) - failed}, Errors: {failed}, Warnings: {warnings}"
 
 
 def to_data(env: EnvironmentBudget) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from yamllint import linter  # type: ignore[import-untyped]
-from yamllint.config import YamlLintConfig  # type: ignore[import-untyped]
+from yamllint import linter
+from yamllint.config import YamlLintConfig
 
 from generator.errors import GeneratorError, Problem
 from generator.kube.resource import display_path, manifest_files
