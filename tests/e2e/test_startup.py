@@ -1,0 +1,77 @@
+"""What the start proves: the rendered command line runs as rendered on the pinned build, loopback
+only, and the proxy's health path says 503 while the model loads, 200 once it serves."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.api import call, ok_json
+from tests.e2e.conftest import Stack
+from tests.e2e.environment import ENV, raw_values
+from tests.e2e.llama import FLAG_SUBSTITUTIONS
+from tests.e2e.pins import pinned_build
+from tests.proxy.nginx_harness import render_proxy_files
+
+pytestmark = pytest.mark.e2e
+
+
+def test_health_is_503_while_loading_then_200_through_the_proxy(stack: Stack) -> None:
+    statuses = [p.status for p in stack.health]
+    first_ready = statuses.index(200)
+    loading = [p for p in stack.health[:first_ready] if p.status == 503]
+    assert loading, f"no 503 seen before ready: {statuses[:first_ready + 1]} (probes every few ms)"
+    assert json.loads(loading[0].body)["error"]["message"] == "Loading model"
+    # Before llama-server listens the proxy answers 502 itself; after ready it stays ready.
+    assert set(statuses[:first_ready]) <= {502, 503}, statuses
+    assert set(statuses[first_ready:]) == {200}, statuses
+
+
+def flags_and_values(argv: list[str]) -> list[str]:
+    """An argv without the substituted flags and their values (and without -m, their replacement)."""
+    out, args = [], iter(argv)
+    for arg in args:
+        if arg in FLAG_SUBSTITUTIONS or arg == "-m":
+            next(args)
+        else:
+            out.append(arg)
+    return out
+
+
+def test_llama_server_runs_the_rendered_args_so_the_build_has_every_flag(stack: Stack, llama_container: dict[str, Any]) -> None:
+    """llama-server refuses unknown flags, so serving with the rendered args proves each exists in this build."""
+    assert flags_and_values(stack.llama.argv[1:]) == flags_and_values(llama_container["args"])
+    assert stack.llama.process.poll() is None
+    log = stack.llama.log_text()
+    assert "invalid argument" not in log and "DEPRECATED" not in log, log[:2000]
+
+
+def test_llama_server_refuses_an_unknown_flag(stack: Stack) -> None:
+    """The premise of the test above, checked on this build: an unknown flag stops it at once."""
+    result = subprocess.run([*stack.llama.argv, "--no-such-flag"], env=stack.llama.env, capture_output=True,
+                            text=True, timeout=60, cwd=stack.outside.home)
+    assert result.returncode != 0
+    assert "--no-such-flag" in result.stdout + result.stderr
+
+
+def test_llama_server_listens_on_loopback_only(stack: Stack) -> None:
+    assert f"listening on http://127.0.0.1:{stack.outside.port}" in stack.llama.log_text()
+
+
+def test_the_served_build_is_the_pinned_one(stack: Stack) -> None:
+    """/props reports the llama.cpp build the binary was compiled as: the one the image tag names."""
+    props = ok_json(call(stack.proxy.port, "GET", "/props"))
+    assert props["build_info"].startswith(f"b{pinned_build()}-"), props["build_info"]
+
+
+def test_the_proxy_runs_the_e2e_environments_configuration(stack: Stack, tmp_path: Path) -> None:
+    """The harness renders the proxy files from the e2e values' proxy block; the e2e environment
+    rendered with the same two ports gives the very same files."""
+    values = raw_values()
+    values["proxy"] = {**values.get("proxy", {}), "port": stack.proxy.port}
+    values["llama"] = {**values.get("llama", {}), "port": stack.outside.port}
+    assert render_proxy_files(tmp_path, values, ENV) == stack.proxy.files
