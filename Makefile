@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: render check validate policy test test-proxy nginx-lua diff lint e2e
+.PHONY: render check validate policy test test-proxy nginx-lua diff lint e2e bench
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,5 +66,12 @@ e2e: $(TEST_STAMP)
 ## lint: ruff and mypy over the package and tests
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[lint]'
-	$(BIN)/ruff check generator tests
+	$(BIN)/ruff check generator tests bench
 	$(BIN)/mypy
+
+## bench: measure render/check/validate (committed, 1, 10 and 100 environments) and the auth proxy in a
+## real nginx on 127.0.0.1; prints tables and rewrites bench/results.md; asserts nothing (about 4 minutes)
+bench: $(STAMP)
+	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || apt-get install -y wrk || \
+		{ apt-get update && apt-get install -y wrk; }
+	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -43,6 +43,20 @@ class _CanonicalDumper(yaml.SafeDumper):
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         super().increase_indent(flow, False)
 
+    def analyze_scalar(self, scalar: str) -> Any:
+        """PyYAML's analysis, remembered for long strings: auth.lua and nginx.conf recur in every
+        environment, and this per-character loop was a fifth of dumping one (see bench/)."""
+        if len(scalar) < _LONG_SCALAR:
+            return super().analyze_scalar(scalar)
+        key = (scalar, bool(self.allow_unicode))
+        if key not in _LONG_ANALYSES:
+            _LONG_ANALYSES[key] = super().analyze_scalar(scalar)
+        return _LONG_ANALYSES[key]
+
+
+_LONG_SCALAR = 1024
+_LONG_ANALYSES: dict[tuple[str, bool], Any] = {}  # a few entries per distinct proxy configuration
+
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     style = "|" if "\n" in value else None

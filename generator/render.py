@@ -19,6 +19,7 @@ from . import manifest, waivers
 from .capacity.guards import TIMEOUT_SLACK_SECONDS, Timeouts, resolve_geometry, startup_for
 from .capacity.startup import StartupWindow
 from .errors import Problem, TemplateError
+from .kube.loader import StrictSafeLoader
 from .manifest import Manifest
 from .settings import ARGOCD_DIR, RENDERED_DIR
 from .values import Environment
@@ -190,24 +191,14 @@ def context(env: Environment) -> dict[str, Any]:
 def parse_rendered(text: str, template: str) -> dict[str, Any] | None:
     """Parse a template's output; empty output means the resource is turned off."""
     try:
-        doc = yaml.load(text, Loader=_StrictLoader)
+        # The same strict loader `validate` reads manifests with: a duplicate key is an error.
+        doc = yaml.load(text, Loader=StrictSafeLoader)
     except yaml.YAMLError as err:
-        raise TemplateError(f"template {template} produced invalid YAML", (Problem(f"templates/{template}", "", str(err)),)) from err
+        problem = Problem(f"templates/{template}", "", str(err))
+        raise TemplateError(f"template {template} produced invalid YAML", (problem,)) from err
     if doc is not None and not isinstance(doc, dict):
         raise TemplateError(f"template {template} produced a {type(doc).__name__}, not a resource")
     return doc
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses duplicate keys, which YAML silently resolves to the last one."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen = set()
-        for key_node, _ in node.value:
-            if key_node.value in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key_node.value!r}", key_node.start_mark)
-            seen.add(key_node.value)
-        return super().construct_mapping(node, deep)
 
 
 def render_environment(env: Environment) -> list[Manifest]:

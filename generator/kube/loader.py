@@ -15,12 +15,17 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+try:  # libyaml's parser when PyYAML has it: parsing was most of a validation's time (see bench/)
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
 
 class DuplicateKeyError(ConstructorError):
     """A mapping repeats a key."""
 
 
-class StrictSafeLoader(yaml.SafeLoader):
+class StrictSafeLoader(_SafeLoader):
     """PyYAML's SafeLoader that raises DuplicateKeyError instead of keeping the last value."""
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:

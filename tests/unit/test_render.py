@@ -146,3 +146,13 @@ def test_staging_differs_meaningfully(prod: dict[str, dict[str, Any]]) -> None:
 
 def test_cluster_secret_store_is_optional() -> None:
     assert not any(k.startswith("ClusterSecretStore/") for k in docs("prod"))
+
+
+def test_a_template_that_repeats_a_key_is_a_template_error() -> None:
+    from generator.errors import TemplateError
+    from generator.render import parse_rendered
+
+    with pytest.raises(TemplateError) as caught:
+        parse_rendered("kind: ConfigMap\nmetadata: {name: a}\nkind: Secret\n", "broken.yaml.j2")
+    assert caught.value.lines()[0] == "template broken.yaml.j2 produced invalid YAML"
+    assert "duplicate key 'kind' (first at line 1, column 1)" in caught.value.lines()[1]

@@ -1,0 +1,169 @@
+"""`python -m bench`: run the benchmarks, print tables, write bench/results.md. Measures; asserts nothing.
+
+    python -m bench                   everything (about 4 minutes on 2 cores), writes bench/results.md
+    python -m bench --quick           one run of each, shorter wrk runs; writes nothing unless --output
+    python -m bench --only generator  (or proxy) one part
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import machine, report
+from bench.commands import COMMANDS, BenchError, Measured, run_generator
+from bench.profiling import Profile, run_profiles
+from bench.project import REPO
+from bench.proxy import QUICK, ProxyBenchError, ProxyResults, Settings, preflight, run_proxy
+
+RESULTS = Path(__file__).with_name("results.md")
+BASELINE = Path(__file__).with_name("baseline.json")
+PARTS = ("generator", "proxy")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=PARTS, help="run only this part")
+    parser.add_argument("--quick", action="store_true", help="one run each, short wrk runs (a smoke test)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the cProfile runs of the generator")
+    parser.add_argument("--output", type=Path, help=f"Markdown results (default: {RESULTS.relative_to(REPO)}, "
+                                                    "none with --quick)")
+    parser.add_argument("--json", type=Path, help="also write the raw results as JSON (a later --baseline)")
+    parser.add_argument("--baseline", type=Path, default=BASELINE,
+                        help="JSON of an earlier run to compare the generator against (default: %(default)s if present)")
+    parser.add_argument("--code", type=Path, default=REPO,
+                        help="the checkout whose generator/ is measured (default: this one)")
+    parser.add_argument("--note", default="", help="what this run measures, stored in --json output")
+    return parser.parse_args(argv)
+
+
+def progress(line: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {line}", file=sys.stderr, flush=True)
+
+
+def reading(measured: list[Measured], profiles: list[Profile], proxy: ProxyResults | None) -> list[str]:
+    """A few sentences on what the numbers mean, derived from them."""
+    lines = []
+    by = {(m.command, m.case.envs): m for m in measured if m.case.synthetic}
+    if all((c, n) in by for c in COMMANDS for n in (1, 10, 100)):
+        for command in COMMANDS:
+            at10, at100 = report.per_env_ms(by, command, 10), report.per_env_ms(by, command, 100)
+            flat = "flat" if abs(at100 - at10) <= 0.35 * max(at10, at100) else "not flat"
+            lines.append(f"`{command}`: {by[command, 1].seconds.median:.2f} s for one environment (start-up and "
+                         f"imports), then {at100:.1f} ms per extra environment at 100 ({at10:.1f} ms at 10: {flat}).")
+    for p in (p for p in profiles if p.envs == max(q.envs for q in profiles)):
+        label, seconds = p.groups[0]
+        lines.append(f"Profile of `{p.command}` on {p.envs} environments: {label} takes {seconds / p.total:.0%} "
+                     "of the own time.")
+    if proxy:
+        added = proxy.proxied.median - proxy.direct.median
+        lines.append(f"The proxy adds {added:.3f} ms to the first streamed event, serves {proxy.authorized_ratio:.0%} "
+                     f"of the fake's direct rate with a valid key ({proxy.pool_ratio:.0%} within its upstream pool) and "
+                     f"refuses {proxy.rejected.rps.median:,.0f} wrong keys per second "
+                     f"({proxy.rejected.cpu_us_per_request['nginx workers']:.1f} µs of worker CPU each); its worker "
+                     f"holds {proxy.memory.busy_rss / 1024:.1f} MiB with {proxy.memory.streams} streams open.")
+    return lines
+
+
+METHOD = """\
+How it was measured:
+
+- Generator: each command runs as its own process (`python -m generator`, what the `gemma-gitops`
+  script runs), Python start-up and imports included. Wall time is taken around the process; peak
+  memory is the child's own maximum RSS from `wait4`. `render` starts from an empty output each time
+  (every file staged, fsynced and swapped in); `check` compares with the tree just rendered;
+  `validate` uses `--schema-location ../shared/crd-schemas` only (offline). Commands run round-robin.
+- Synthetic environments are variants of `values/prod.yaml` (own hostname, namespace and
+  contextSize cycling 2048/3072/4096), over `values/_shared.yaml` when the repository has one.
+- Auth proxy: the rendered nginx.conf and auth.lua (default values, so `workerProcesses` 1) run in
+  nginx with the Lua module, laid out by tests/proxy/nginx_harness.py; the one change is
+  `listen 127.0.0.1:<port>`, so nothing listens beyond loopback. The access log goes to a file, as
+  in the tests. The upstream is bench/upstream.py (asyncio, raw HTTP/1.1, keep-alive) in its own
+  process; "direct" is the same fake without the proxy, i.e. how fast the fake alone is.
+- wrk, nginx and the fake share the same cores: on 2 cores the proxy competes with its own load
+  generator, so the requests-per-second figures are lower bounds of what nginx alone could do.
+"""
+
+
+def render_markdown(sections: list[report.Section], facts: dict[str, str], lines: list[str], command: str) -> str:
+    """bench/results.md."""
+    out = ["# Benchmark results", "",
+           "Measured, not asserted: `make bench` rewrites this file. Numbers depend on the machine and on",
+           "what else runs on it (see the load average).", "",
+           f"Command: `{command}`", "", "| | |", "| --- | --- |"]
+    out += [f"| {key} | {value} |" for key, value in facts.items()]
+    out += ["", "## Reading", ""] + [f"- {line}" for line in lines] + [""]
+    out += ["## Tables", ""] + [report.as_markdown(s) for s in sections] + ["## Method", "", METHOD]
+    return "\n".join(out)
+
+
+@dataclass
+class Measurements:
+    """Everything one run measured."""
+
+    generator: list[Measured] = field(default_factory=list)
+    profiles: list[Profile] = field(default_factory=list)
+    proxy: ProxyResults | None = None
+
+
+def measure(args: argparse.Namespace) -> Measurements:
+    """Run the parts asked for; the proxy's prerequisites are checked before anything runs."""
+    runtime = preflight() if args.only in (None, "proxy") else None
+    found = Measurements()
+    code = args.code.resolve()
+    if args.only in (None, "generator"):
+        found.generator = run_generator(args.quick, progress, code)
+        if not args.no_profile and not args.quick:
+            found.profiles = run_profiles((1, 100), progress, code)
+    if runtime is not None:
+        found.proxy = run_proxy(runtime, QUICK if args.quick else Settings(), progress)
+    return found
+
+
+def sections_of(found: Measurements, baseline: Path) -> list[report.Section]:
+    """Every table that has numbers behind it."""
+    sections: list[report.Section | None] = []
+    if found.generator:
+        before = report.load_baseline(baseline)
+        sections += [report.generator_section(found.generator), report.scaling_section(found.generator),
+                     report.baseline_section(found.generator, before) if before else None,
+                     report.profile_section(found.profiles)]
+    if found.proxy:
+        sections += report.proxy_sections(found.proxy)
+    return [s for s in sections if s is not None]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    facts = machine.describe()
+    facts["date (UTC)"] = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
+    started = time.monotonic()
+    try:
+        found = measure(args)
+    except (BenchError, ProxyBenchError) as err:
+        print(f"bench: {err}", file=sys.stderr)
+        return 1
+    if found.proxy:
+        facts["nginx"] = found.proxy.nginx
+        facts["wrk"] = machine.tool_version(["wrk", "-v"])
+    facts["load average at end"] = machine.load_average()
+    facts["benchmark duration"] = f"{time.monotonic() - started:.0f} s"
+    sections, lines = sections_of(found, args.baseline), reading(found.generator, found.profiles, found.proxy)
+    print("\n".join(report.as_text(s) for s in sections) + "\n" + "\n".join(lines))
+    output = args.output or (None if args.quick else RESULTS)
+    if output:
+        command = " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])])
+        output.write_text(render_markdown(sections, facts, lines, command), encoding="utf-8")
+        progress(f"wrote {output}")
+    if args.json:
+        args.json.write_text(report.to_json(found.generator, found.proxy, facts, args.note), encoding="utf-8")
+        progress(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,507 @@
+"""Auth proxy benchmarks: the rendered nginx.conf and auth.lua in a real nginx, on 127.0.0.1 only.
+
+The proxy is laid out and started by the test harness (tests/proxy/nginx_harness.py), with one
+change to the rendered file: `listen <port>;` becomes `listen 127.0.0.1:<port>;`, so nothing here
+listens beyond loopback. The worker count and everything else are the rendered defaults. The
+upstream is bench/upstream.py in its own process; every loop is bounded in count and in time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.project import REPO
+from bench.stats import Summary, percentile, summarize
+from generator.settings import Settings as GeneratorSettings
+from generator.values import load_schema, schema_defaults
+from tests.proxy import nginx_harness
+from tests.proxy.nginx_harness import (
+    KeyVolume,
+    Proxy,
+    Runtime,
+    find_runtime,
+    lay_out_prefix,
+    render_proxy_files,
+    scratch_dir,
+    stop,
+    values_for,
+    wait_until_listening,
+)
+
+HOST = "127.0.0.1"
+KEY = "sk-bench-0123456789abcdef0123456789abcdef"
+WRONG_KEY = "sk-bench-fedcba9876543210fedcba9876543210"
+MODELS_PATH = "/v1/models"
+STREAM_BODY = b'{"model":"fake","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+SOCKET_TIMEOUT = 5.0
+UPSTREAM_MAX_SECONDS = 900.0  # the fake exits by itself after this, whatever happens here
+
+
+class ProxyBenchError(RuntimeError):
+    """The proxy benchmark could not run or saw a wrong answer."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How much to measure."""
+
+    ttfb_requests: int = 500
+    ttfb_warmup: int = 50
+    ttfb_deadline_seconds: float = 60.0
+    wrk_seconds: int = 10
+    wrk_repeats: int = 3
+    wrk_threads: int = 2
+    wrk_connections: int = 50
+    streams: int = 50
+    stream_seconds: float = 10.0
+
+
+QUICK = Settings(ttfb_requests=100, ttfb_warmup=20, wrk_seconds=3, wrk_repeats=1)
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Time to the first SSE event, in milliseconds, over `count` requests."""
+
+    median: float
+    p90: float
+    p99: float
+    count: int
+
+
+@dataclass(frozen=True)
+class Memory:
+    """nginx worker memory (KiB summed over workers) idle and with `streams` streams open."""
+
+    workers: int
+    idle_rss: int
+    idle_pss: int | None
+    busy_rss: int
+    busy_pss: int | None
+    master_rss: int
+    streams: int
+
+
+@dataclass(frozen=True)
+class ProxyResults:
+    """Everything the proxy benchmark measured."""
+
+    nginx: str
+    worker_processes: int
+    direct: Latency
+    proxied: Latency
+    throughput: tuple[Throughput, ...]  # in the order of scenarios(): direct, valid, wrong, direct and valid at the pool
+    upstream_pool: int
+    cpu_limit: float  # cores: the auth-proxy container's rendered limit
+    memory: Memory
+    settings: Settings
+
+    @property
+    def fake(self) -> Throughput:
+        return self.throughput[0]
+
+    @property
+    def authorized(self) -> Throughput:
+        return self.throughput[1]
+
+    @property
+    def rejected(self) -> Throughput:
+        return self.throughput[2]
+
+    @property
+    def authorized_ratio(self) -> float:
+        """Valid-key requests per second through the proxy over the fake's own, at the same concurrency."""
+        return self.authorized.rps.median / self.fake.rps.median
+
+    @property
+    def pool_ratio(self) -> float:
+        """The same ratio with no more connections than the upstream keep-alive pool holds."""
+        return self.throughput[4].rps.median / self.throughput[3].rps.median
+
+
+# -- processes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """The running fake: where it listens and its process id (for its CPU time)."""
+
+    port: int
+    pid: int
+
+
+@contextmanager
+def fake_upstream() -> Iterator[Upstream]:
+    """bench/upstream.py in its own process."""
+    process = subprocess.Popen([sys.executable, "-m", "bench.upstream", "--max-seconds", str(UPSTREAM_MAX_SECONDS)],
+                               cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 10.0)
+        line = process.stdout.readline().decode().strip() if ready else ""
+        if not line.isdigit():
+            raise ProxyBenchError(f"the fake upstream did not start (said {line!r})")
+        yield Upstream(int(line), process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def loopback_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def bind_loopback(conf: str, port: int) -> str:
+    """The rendered nginx.conf listening on 127.0.0.1 only: its one `listen <port>;` gets the address."""
+    listen = f"listen {port};"
+    if conf.count(listen) != 1:
+        raise ProxyBenchError(f"expected exactly one `{listen}` in the rendered nginx.conf")
+    return conf.replace(listen, f"listen {HOST}:{port};")
+
+
+@contextmanager
+def loopback_proxy(runtime: Runtime, upstream_port: int) -> Iterator[Proxy]:
+    """The rendered proxy (default values) in front of `upstream_port`, accepting KEY."""
+    with scratch_dir() as scratch:
+        for attempt in range(3):  # a free port can be taken between choosing and binding it
+            port = loopback_port()
+            files = render_proxy_files(scratch / f"project{attempt}", values_for(port, upstream_port))
+            files = {**files, "nginx.conf": bind_loopback(files["nginx.conf"], port)}
+            prefix = scratch / f"prefix{attempt}"
+            lay_out_prefix(prefix, files)
+            keys = KeyVolume(prefix / nginx_harness.PROXY_SECRET_DIR)
+            keys.write(f"{KEY}\n")
+            proxy = nginx_harness._start(runtime, prefix, scratch, port, keys, files)
+            try:
+                wait_until_listening(proxy)
+            except RuntimeError:
+                stop(proxy)
+                if "Address already in use" in proxy.read_error_log() and attempt < 2:
+                    continue
+                raise
+            try:
+                yield proxy
+            finally:
+                stop(proxy)
+            return
+
+
+def cpu_cores(quantity: str) -> float:
+    """A Kubernetes CPU quantity in cores: `50m` → 0.05, `2` → 2.0."""
+    return float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+
+
+def proxy_cpu_limit() -> float:
+    """The auth-proxy container's CPU limit in cores, as rendered from the values' defaults (as here)."""
+    defaults = schema_defaults(load_schema(GeneratorSettings(root=REPO)))
+    return cpu_cores(str(defaults["proxy"]["resources"]["limits"]["cpu"]))
+
+
+def worker_processes(proxy: Proxy) -> int:
+    """`worker_processes` of the rendered configuration."""
+    match = re.search(r"^worker_processes (\d+);", proxy.files["nginx.conf"], re.MULTILINE)
+    return int(match.group(1)) if match else 1
+
+
+# -- time to first event -----------------------------------------------------------------------
+
+
+def stream_request(key: str) -> bytes:
+    """A streaming chat completion request with a bearer key."""
+    return (f"POST /v1/chat/completions HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer {key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(STREAM_BODY)}\r\n\r\n").encode() + STREAM_BODY
+
+
+class StreamClient:
+    """One kept-alive connection that sends streaming requests and times their first event."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection((HOST, port), timeout=SOCKET_TIMEOUT)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.request = stream_request(KEY)
+
+    def first_event_ns(self) -> int:
+        """Send one request; nanoseconds until the first `data:` event; read the stream to its end."""
+        start = time.perf_counter_ns()
+        self.sock.sendall(self.request)
+        buffer, first = b"", 0
+        for _ in range(10_000):  # a 3-event stream arrives in a handful of reads
+            data = self.sock.recv(65536)
+            if not data:
+                raise ProxyBenchError("the connection closed mid-stream")
+            buffer += data
+            if not first and b"data: " in buffer:
+                first = time.perf_counter_ns() - start
+            if first and buffer.endswith(b"0\r\n\r\n"):
+                break
+        if not buffer.startswith(b"HTTP/1.1 200 "):
+            raise ProxyBenchError(f"stream answered {buffer[:40]!r}")
+        return first
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def latency(samples_ns: list[int]) -> Latency:
+    """Median and tail of first-event times, in milliseconds."""
+    ms = [s / 1e6 for s in samples_ns]
+    return Latency(summarize(ms).median, percentile(ms, 0.9), percentile(ms, 0.99), len(ms))
+
+
+def time_to_first_event(direct_port: int, proxy_port: int, settings: Settings) -> tuple[Latency, Latency]:
+    """Interleaved requests straight to the upstream and through the proxy, same fake, kept-alive."""
+    direct, proxied = StreamClient(direct_port), StreamClient(proxy_port)
+    try:
+        for _ in range(settings.ttfb_warmup):
+            direct.first_event_ns()
+            proxied.first_event_ns()
+        times: tuple[list[int], list[int]] = ([], [])
+        deadline = time.monotonic() + settings.ttfb_deadline_seconds
+        for i in range(settings.ttfb_requests):
+            if time.monotonic() > deadline:
+                break
+            order = ((0, direct), (1, proxied)) if i % 2 == 0 else ((1, proxied), (0, direct))
+            for slot, client in order:
+                times[slot].append(client.first_event_ns())
+    finally:
+        direct.close()
+        proxied.close()
+    return latency(times[0]), latency(times[1])
+
+
+# -- throughput ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WrkRun:
+    """What one wrk run reported, and the CPU each process spent on it."""
+
+    rps: float
+    requests: int
+    non_2xx: int
+    socket_errors: int
+    cpu_seconds: dict[str, float]  # "nginx workers", "fake upstream", "wrk"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One wrk load: through the proxy or straight to the fake, with a key, at a concurrency."""
+
+    label: str
+    via_proxy: bool
+    key: str
+    connections: int
+    expect_errors: bool = False
+
+
+def parse_wrk(output: str) -> tuple[float, int, int, int]:
+    """Requests/sec, request count, non-2xx/3xx answers and socket errors from wrk's report."""
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    requests = re.search(r"(\d+) requests in", output)
+    if not rps or not requests:
+        raise ProxyBenchError(f"cannot read wrk's output:\n{output}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    return (float(rps.group(1)), int(requests.group(1)), int(non_2xx.group(1)) if non_2xx else 0,
+            sum(int(n) for n in errors.groups()) if errors else 0)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(port: int, key: str, connections: int, settings: Settings, watched: dict[str, list[int]]) -> WrkRun:
+    """One wrk run of GET /v1/models with a bearer key, bounded by its duration; CPU of `watched` and wrk."""
+    argv = ["wrk", f"-t{settings.wrk_threads}", f"-c{connections}", f"-d{settings.wrk_seconds}s",
+            "--timeout", "2s", "-H", f"Authorization: Bearer {key}", f"http://{HOST}:{port}{MODELS_PATH}"]
+    before = {name: sum(cpu_seconds(p) for p in pids) for name, pids in watched.items()}
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    timer = threading.Timer(settings.wrk_seconds + 30, process.kill)
+    timer.start()
+    try:
+        _, status, usage = os.wait4(process.pid, 0)  # wrk's report is far smaller than a pipe buffer
+    finally:
+        timer.cancel()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    assert process.stdout is not None and process.stderr is not None
+    output, errors = process.stdout.read().decode(), process.stderr.read().decode()
+    process.stdout.close()
+    process.stderr.close()
+    if process.returncode != 0:
+        raise ProxyBenchError(f"wrk failed: {errors.strip()}")
+    cpu = {name: sum(cpu_seconds(p) for p in pids) - before[name] for name, pids in watched.items()}
+    cpu["wrk"] = usage.ru_utime + usage.ru_stime
+    return WrkRun(*parse_wrk(output), cpu)
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """Requests per second of repeated wrk runs, what wrongly came back, CPU microseconds per request."""
+
+    scenario: Scenario
+    rps: Summary
+    requests: int
+    unexpected: int  # valid key: non-2xx answers; wrong key: answers that were not errors
+    socket_errors: int
+    cpu_us_per_request: dict[str, float]
+
+
+def throughput(scenario: Scenario, runs: list[WrkRun]) -> Throughput:
+    """Summary of a scenario's repeated runs."""
+    requests = sum(r.requests for r in runs)
+    unexpected = sum((r.requests - r.non_2xx) if scenario.expect_errors else r.non_2xx for r in runs)
+    cpu = {name: sum(r.cpu_seconds[name] for r in runs) / requests * 1e6 for name in runs[0].cpu_seconds}
+    return Throughput(scenario, summarize([r.rps for r in runs]), requests, unexpected,
+                      sum(r.socket_errors for r in runs), cpu)
+
+
+def scenarios(settings: Settings, pool: int) -> list[Scenario]:
+    """The fake alone, the proxy with a valid and a wrong key; then both at the upstream pool's size."""
+    c = settings.wrk_connections
+    return [Scenario("fake upstream alone (direct)", False, KEY, c),
+            Scenario("proxy, valid key (200)", True, KEY, c),
+            Scenario("proxy, wrong key (401)", True, WRONG_KEY, c, expect_errors=True),
+            Scenario(f"fake upstream alone, -c{pool}", False, KEY, pool),
+            Scenario(f"proxy, valid key, -c{pool}", True, KEY, pool)]
+
+
+def upstream_pool(proxy: Proxy) -> int:
+    """`keepalive N;` of the rendered upstream block: idle connections nginx keeps to llama-server."""
+    match = re.search(r"^\s*keepalive (\d+);", proxy.files["nginx.conf"], re.MULTILINE)
+    return int(match.group(1)) if match else 0
+
+
+def status_of(port: int, key: str) -> int:
+    """The status of one GET /v1/models with a bearer key."""
+    with socket.create_connection((HOST, port), timeout=SOCKET_TIMEOUT) as sock:
+        sock.sendall(f"GET {MODELS_PATH} HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer {key}\r\n"
+                     f"Connection: close\r\n\r\n".encode())
+        head = sock.recv(64)
+    return int(head.split(b" ", 2)[1])
+
+
+def requests_per_second(upstream: Upstream, proxy: Proxy, settings: Settings) -> list[Throughput]:
+    """Every scenario `wrk_repeats` times, round-robin, with the CPU each process spent."""
+    if status_of(proxy.port, KEY) != 200 or status_of(proxy.port, WRONG_KEY) != 401:
+        raise ProxyBenchError("the proxy does not answer 200 to the key and 401 to a wrong one")
+    watched = {"nginx workers": proxy.pids()[1:], "fake upstream": [upstream.pid]}
+    planned = scenarios(settings, upstream_pool(proxy) or settings.wrk_connections)
+    runs: list[list[WrkRun]] = [[] for _ in planned]
+    for _ in range(settings.wrk_repeats):
+        for scenario, found in zip(planned, runs, strict=True):
+            port = proxy.port if scenario.via_proxy else upstream.port
+            found.append(wrk(port, scenario.key, scenario.connections, settings, watched))
+            proxy.access_log.write_bytes(b"")  # one line per request: keep the scratch file small
+    return [throughput(scenario, found) for scenario, found in zip(planned, runs, strict=True)]
+
+
+# -- memory ------------------------------------------------------------------------------------
+
+
+def proc_kib(pid: int, name: str, file: str = "status") -> int | None:
+    """A `Name:   123 kB` field of /proc/<pid>/<file>, in KiB; None when the kernel lacks it."""
+    try:
+        text = Path(f"/proc/{pid}/{file}").read_text()
+    except OSError:
+        return None
+    match = re.search(rf"^{name}:\s+(\d+) kB", text, re.MULTILINE)
+    return int(match.group(1)) if match else None
+
+
+def _sum(values: list[int | None]) -> int | None:
+    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+
+def open_streams(port: int, settings: Settings) -> list[socket.socket]:
+    """`settings.streams` slow streams through the proxy, each read up to its first event."""
+    interval = 0.05
+    body = (b'{"stream":true,"x_chunks":%d,"x_interval":%.2f}'
+            % (int(settings.stream_seconds / interval), interval))
+    request = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer {KEY}\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    sockets = []
+    for _ in range(settings.streams):
+        sock = socket.create_connection((HOST, port), timeout=SOCKET_TIMEOUT)
+        sock.sendall(request)
+        sockets.append(sock)
+    for sock in sockets:
+        if not sock.recv(65536).startswith(b"HTTP/1.1 200 "):
+            raise ProxyBenchError("a stream was not answered with 200")
+    return sockets
+
+
+def memory(proxy: Proxy, settings: Settings) -> Memory:
+    """Worker RSS and PSS idle, then with every stream open and flowing."""
+    master, *workers = proxy.pids()
+    if not workers:
+        raise ProxyBenchError("nginx has no worker processes")
+    idle_rss = _sum([proc_kib(w, "VmRSS") for w in workers])
+    idle_pss = _sum([proc_kib(w, "Pss", "smaps_rollup") for w in workers])
+    with ExitStack() as stack:
+        for sock in open_streams(proxy.port, settings):
+            stack.callback(sock.close)
+        time.sleep(0.5)  # the streams keep flowing while we look
+        busy_rss = _sum([proc_kib(w, "VmRSS") for w in workers])
+        busy_pss = _sum([proc_kib(w, "Pss", "smaps_rollup") for w in workers])
+    return Memory(len(workers), idle_rss or 0, idle_pss, busy_rss or 0, busy_pss, proc_kib(master, "VmRSS") or 0,
+                  settings.streams)
+
+
+# -- the whole run -----------------------------------------------------------------------------
+
+
+def nginx_version(runtime: Runtime) -> str:
+    """`nginx version: nginx/1.22.1` and whether Lua is built in or loaded."""
+    done = subprocess.run([runtime.binary, "-v"], capture_output=True, text=True, timeout=10, check=False)
+    kind = "Lua module loaded dynamically" if runtime.preamble else "OpenResty"
+    return f"{done.stderr.strip().removeprefix('nginx version: ')} ({kind})"
+
+
+def preflight() -> Runtime:
+    """nginx with the Lua module, once wrk is known to be there too."""
+    runtime = find_runtime()
+    if runtime is None:
+        raise ProxyBenchError(f"nginx with the Lua module is not installed; {nginx_harness.INSTALL_HINT}")
+    if shutil.which("wrk") is None:
+        raise ProxyBenchError("wrk is not installed: apt-get install -y wrk (make bench does it as root)")
+    return runtime
+
+
+def run_proxy(runtime: Runtime, settings: Settings, progress: Callable[[str], None]) -> ProxyResults:
+    """Memory, time to first event and throughput, each on a freshly started proxy."""
+    with fake_upstream() as upstream:
+        progress(f"proxy: memory with {settings.streams} open streams")
+        with loopback_proxy(runtime, upstream.port) as proxy:
+            workers, pool, mem = worker_processes(proxy), upstream_pool(proxy), memory(proxy, settings)
+        progress(f"proxy: time to first event, {settings.ttfb_requests} requests each way")
+        with loopback_proxy(runtime, upstream.port) as proxy:
+            direct, proxied = time_to_first_event(upstream.port, proxy.port, settings)
+        progress(f"proxy: wrk -t{settings.wrk_threads} -d{settings.wrk_seconds}s, {settings.wrk_repeats} round(s) of "
+                 f"{len(scenarios(settings, pool))} loads")
+        with loopback_proxy(runtime, upstream.port) as proxy:
+            loads = requests_per_second(upstream, proxy, settings)
+    return ProxyResults(nginx_version(runtime), workers, direct, proxied, tuple(loads), pool, proxy_cpu_limit(), mem,
+                        settings)

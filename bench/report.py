@@ -1,0 +1,231 @@
+"""Tables and a short reading of the measurements, as aligned text (terminal) and Markdown (results.md)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.commands import COMMANDS, Measured
+from bench.profiling import Profile
+from bench.proxy import ProxyResults
+from bench.stats import summarize
+
+# The goals of issue 8, and what the seed's proxy configuration measured on this kind of machine.
+TTFB_ADDED_GOAL_MS = 0.3
+AUTHORIZED_RATIO_GOAL = 0.40
+REJECTED_GOAL_RPS = 50_000
+WORKER_MEMORY_GOAL_MIB = 20
+SEED_TTFB_ADDED_MS = 0.6
+SEED_REJECTED_RPS = 47_000
+SIZES = (1, 10, 100)
+
+
+@dataclass
+class Section:
+    """A titled table with notes under it."""
+
+    title: str
+    headers: Sequence[str]
+    rows: list[list[str]]
+    notes: list[str] = field(default_factory=list)
+
+
+# -- generator ---------------------------------------------------------------------------------
+
+
+def generator_section(measured: list[Measured]) -> Section:
+    """Every case and command: wall time and peak RSS, median and range."""
+    rows = [[m.case.label, m.command, m.seconds.show(), m.rss_mib.show("{:.1f}"), str(len(m.runs))] for m in measured]
+    return Section("Generator: whole processes (Python start-up included)",
+                   ("project", "command", "wall s, median (min–max)", "peak RSS MiB, median (min–max)", "runs"), rows)
+
+
+def _synthetic(measured: list[Measured]) -> dict[tuple[str, int], Measured]:
+    return {(m.command, m.case.envs): m for m in measured if m.case.synthetic}
+
+
+def per_env_ms(by: dict[tuple[str, int], Measured], command: str, n: int) -> float:
+    """(T(N) − T(1)) / (N − 1) in milliseconds, from medians."""
+    return (by[command, n].seconds.median - by[command, 1].seconds.median) / (n - 1) * 1000
+
+
+def scaling_section(measured: list[Measured]) -> Section | None:
+    """Cost per environment beyond the first, at 10 and at 100 environments."""
+    by = _synthetic(measured)
+    if not all((c, n) in by for c in COMMANDS for n in SIZES):
+        return None
+    rows = []
+    for command in COMMANDS:
+        t1, t100 = by[command, 1].seconds.median, by[command, 100].seconds.median
+        m1, m100 = by[command, 1].rss_mib.median, by[command, 100].rss_mib.median
+        rows.append([command, f"{t1:.2f}", f"{by[command, 10].seconds.median:.2f}", f"{t100:.2f}",
+                     f"{per_env_ms(by, command, 10):.1f}", f"{per_env_ms(by, command, 100):.1f}", f"{t100 / t1:.1f}×",
+                     f"{m1:.1f}", f"{m100:.1f}", f"{(m100 - m1) * 1024 / 99:.0f}"])
+    return Section("Generator: scaling with synthetic environments",
+                   ("command", "T(1) s", "T(10) s", "T(100) s", "ms/env 1→10", "ms/env 1→100", "T(100)/T(1)",
+                    "RSS(1) MiB", "RSS(100) MiB", "KiB/env"), rows,
+                   ["ms/env N = (T(N) − T(1)) / (N − 1) over medians: what one more environment costs. "
+                    "Equal values at 10 and 100 mean a flat, linear cost; T(1) is mostly Python start-up and imports."])
+
+
+def load_baseline(path: Path) -> dict[str, Any] | None:
+    """A JSON file written by `--json` on an earlier checkout, or None."""
+    if not path.is_file():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def baseline_section(measured: list[Measured], baseline: dict[str, Any]) -> Section | None:
+    """The same cases before (baseline) and now, medians."""
+    before = {(b["case"]["label"], b["command"]): b for b in baseline.get("generator", [])}
+    rows = []
+    for m in measured:
+        old = before.get((m.case.label, m.command))
+        if old is None:
+            continue
+        then = summarize([run["seconds"] for run in old["runs"]])
+        then_rss = summarize([run["max_rss_kib"] / 1024 for run in old["runs"]])
+        rows.append([m.case.label, m.command, then.show(), m.seconds.show(), f"{then.median / m.seconds.median:.2f}×",
+                     f"{then_rss.median:.1f}", f"{m.rss_mib.median:.1f}"])
+    if not rows:
+        return None
+    return Section("Generator: before and after the performance fixes",
+                   ("project", "command", "before s", "after s", "speed-up", "before MiB", "after MiB"), rows,
+                   [f"Before: {baseline.get('note', 'an earlier run')}."])
+
+
+def profile_section(profiles: list[Profile]) -> Section | None:
+    """Own time by library at the largest size, and the once-only work at every size."""
+    if not profiles:
+        return None
+    largest = max(p.envs for p in profiles)
+    rows = []
+    for p in (p for p in profiles if p.envs == largest):
+        shares = ", ".join(f"{label} {seconds / p.total:.0%}" for label, seconds in p.groups[:3])
+        rows.append([f"{p.command}, {p.envs} envs", f"{p.total:.1f}", shares, p.top[0][0]])
+    notes = []
+    for label, _ in profiles[0].once:
+        counts = ", ".join(f"{p.command}@{p.envs}: {dict(p.once)[label]}" for p in profiles if dict(p.once)[label])
+        if counts:
+            notes.append(f"{label}: {counts}")
+    return Section("Generator: where the time goes (cProfile, own time by library)",
+                   ("run", "profiled s", "largest shares", "top function by own time"), rows,
+                   ["Profiled time runs 2–4× the wall time (cProfile's overhead falls on Python-level calls).",
+                    "Once-only work, calls per process (command@envs), the same at 1 and at 100 environments when "
+                    "nothing is redone per environment:", *notes])
+
+
+# -- proxy -------------------------------------------------------------------------------------
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def proxy_sections(r: ProxyResults) -> list[Section]:
+    """Latency, throughput and memory against the goals."""
+    return [latency_section(r), throughput_section(r), memory_section(r)]
+
+
+def latency_section(r: ProxyResults) -> Section:
+    """Time to the first streamed event, straight and through the proxy."""
+    added = r.proxied.median - r.direct.median
+    return Section(
+        f"Auth proxy: time to first SSE event ({r.direct.count} kept-alive requests each way, interleaved)",
+        ("path", "median ms", "p90 ms", "p99 ms"),
+        [["straight to the fake upstream", f"{r.direct.median:.3f}", f"{r.direct.p90:.3f}", f"{r.direct.p99:.3f}"],
+         ["through the proxy (auth.lua + proxy_pass)", f"{r.proxied.median:.3f}", f"{r.proxied.p90:.3f}",
+          f"{r.proxied.p99:.3f}"]],
+        [f"Added by the proxy: {added:.3f} ms median (goal < {TTFB_ADDED_GOAL_MS} ms: {_met(added < TTFB_ADDED_GOAL_MS)}; "
+         f"the seed's configuration added about {SEED_TTFB_ADDED_MS} ms)."])
+
+
+def throughput_section(r: ProxyResults) -> Section:
+    """wrk loads: requests per second and the CPU each process spent per request."""
+    s = r.settings
+    rows = [[t.scenario.label, t.rps.show("{:,.0f}"), f"{t.requests:,}", str(t.unexpected), str(t.socket_errors),
+             *(f"{t.cpu_us_per_request[name]:.1f}" for name in ("nginx workers", "fake upstream", "wrk"))]
+            for t in r.throughput]
+    worker_us = r.rejected.cpu_us_per_request["nginx workers"]
+    notes = [
+        f"Valid key through the proxy: {r.authorized_ratio:.0%} of the fake's direct rate at -c{s.wrk_connections} "
+        f"(goal ≥ {AUTHORIZED_RATIO_GOAL:.0%}: {_met(r.authorized_ratio >= AUTHORIZED_RATIO_GOAL)}); "
+        f"{r.pool_ratio:.0%} at -c{r.upstream_pool}, no more connections than the upstream keep-alive pool "
+        f"(`keepalive {r.upstream_pool}`) holds.",
+        f"Wrong key: {r.rejected.rps.median:,.0f} req/s (goal > {REJECTED_GOAL_RPS:,}: "
+        f"{_met(r.rejected.rps.median > REJECTED_GOAL_RPS)}; the seed's configuration: about {SEED_REJECTED_RPS:,}). "
+        f"The worker spends {worker_us:.1f} µs of CPU on each, about {1e6 / worker_us:,.0f} refusals per second "
+        "for a core of its own.",
+        f"At the auth-proxy container's CPU limit ({r.cpu_limit * 1000:.0f}m, the rendered default) that CPU per request "
+        f"allows about {r.cpu_limit * 1e6 / r.authorized.cpu_us_per_request['nginx workers']:,.0f} valid or "
+        f"{r.cpu_limit * 1e6 / worker_us:,.0f} refused requests per second, far above what one llama-server "
+        "generates, and the ceiling for a flood of wrong keys before the container is throttled.",
+        "µs/req: CPU time (user + system) of each process over the run, divided by the requests served. On 2 cores "
+        "wrk, nginx and the fake compete, so req/s swings with other load; CPU per request does not.",
+        "Wrong answers: non-2xx for the valid key, anything but an error for the wrong key.",
+    ]
+    if r.upstream_pool < s.wrk_connections:
+        notes.append(f"At -c{s.wrk_connections} more requests are in flight than the pool keeps: nginx opens and closes "
+                     "an upstream connection for the excess, and the fake pays for each new connection too.")
+    return Section(
+        f"Auth proxy: requests per second (wrk -t{s.wrk_threads} -d{s.wrk_seconds}s GET /v1/models, "
+        f"{s.wrk_repeats} run(s), median (min–max))",
+        ("load", "req/s", "requests", "wrong answers", "socket errors", "nginx µs/req", "fake µs/req", "wrk µs/req"),
+        rows, notes)
+
+
+def memory_section(r: ProxyResults) -> Section:
+    """nginx worker memory idle and with streams open."""
+    busy_mib = r.memory.busy_rss / 1024
+    return Section(
+        f"Auth proxy: nginx worker memory ({r.memory.workers} worker(s), summed)",
+        ("state", "RSS MiB", "PSS MiB"),
+        [["idle", f"{r.memory.idle_rss / 1024:.1f}", _mib(r.memory.idle_pss)],
+         [f"{r.memory.streams} streams open", f"{busy_mib:.1f}", _mib(r.memory.busy_pss)]],
+        [f"With {r.memory.streams} open streams: {busy_mib:.1f} MiB RSS (goal < {WORKER_MEMORY_GOAL_MIB} MiB: "
+         f"{_met(busy_mib < WORKER_MEMORY_GOAL_MIB)}); the master holds {r.memory.master_rss / 1024:.1f} MiB RSS, "
+         "mostly shared with the worker (PSS counts shared pages once across processes)."])
+
+
+def _mib(kib: int | None) -> str:
+    return f"{kib / 1024:.1f}" if kib is not None else "n/a"
+
+
+# -- output ------------------------------------------------------------------------------------
+
+
+def as_text(section: Section) -> str:
+    """An aligned plain-text table for the terminal."""
+    cells = [list(section.headers), *section.rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(section.headers))]
+    lines = [section.title, "-" * len(section.title)]
+    for n, row in enumerate(cells):
+        aligned = (c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+        lines.append("  ".join(aligned).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    lines.extend(f"  {note}" for note in section.notes)
+    return "\n".join(lines) + "\n"
+
+
+def as_markdown(section: Section) -> str:
+    """A Markdown table with its notes as a list."""
+    numeric = [all(row[i][:1].isdigit() for row in section.rows) for i in range(len(section.headers))]
+    lines = [f"### {section.title}", "", "| " + " | ".join(section.headers) + " |",
+             "|" + "|".join(" ---: " if n else " --- " for n in numeric) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in section.rows]
+    if section.notes:
+        lines.append("")
+        lines += [f"- {note}" for note in section.notes]
+    return "\n".join(lines) + "\n"
+
+
+def to_json(measured: list[Measured], proxy: ProxyResults | None, machine: dict[str, str], note: str) -> str:
+    """Raw results, for a later run's `--baseline`."""
+    data = {"note": note, "machine": machine, "generator": [asdict(m) for m in measured],
+            "proxy": asdict(proxy) if proxy else None}
+    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
