@@ -116,6 +116,9 @@ def llama_args(values: dict[str, Any]) -> list[str]:
         # The compute-buffer budget assumes flash attention, and a quantized V cache requires it.
         "--flash-attn", "on",
         "--timeout", str(timeouts(values).llama_seconds),
+        # One HTTP thread per connection nginx may keep open (each holds one in cpp-httplib), plus
+        # two for anything else, e.g. `kubectl exec ... curl localhost:8000/health`.
+        "--threads-http", str(values["proxy"]["upstreamKeepalive"] * values["proxy"]["workerProcesses"] + 2),
         # The proxy is the only client; the bundled web UI would only widen what the key unlocks.
         "--no-webui",
     ]

@@ -156,3 +156,11 @@ def test_a_template_that_repeats_a_key_is_a_template_error() -> None:
         parse_rendered("kind: ConfigMap\nmetadata: {name: a}\nkind: Secret\n", "broken.yaml.j2")
     assert caught.value.lines()[0] == "template broken.yaml.j2 produced invalid YAML"
     assert "duplicate key 'kind' (first at line 1, column 1)" in caught.value.lines()[1]
+
+
+def test_llama_server_has_an_http_thread_for_every_pooled_proxy_connection(prod: dict[str, dict[str, Any]]) -> None:
+    args = containers(prod)["llama-server"]["args"]
+    conf = prod["ConfigMap/gemma-proxy"]["data"]["nginx.conf"]
+    pool = int(conf.split("keepalive ", 1)[1].split(";", 1)[0])
+    workers = int(conf.split("worker_processes ", 1)[1].split(";", 1)[0])
+    assert int(args[args.index("--threads-http") + 1]) > pool * workers
