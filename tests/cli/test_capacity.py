@@ -105,3 +105,27 @@ def test_budget_command(project: Path) -> None:
     assert lines[0] == "values/prod.yaml: gemma-3-1b-it (ggml-org/gemma-3-1b-it-GGUF/gemma-3-1b-it-Q4_K_M.gguf)"
     assert any(line.split()[:2] == ["kv", "cache"] and line.split()[-2] == "38.0" for line in lines)
     assert lines[-1] == "Summary: 1 environment - Fit: 1, Errors: 0, Warnings: 2"
+
+
+def test_the_oci_vault_cluster_secret_store_can_be_rendered(run: Run, project: Path) -> None:
+    prod = project / "values/prod.yaml"
+    values = yaml.safe_load(prod.read_text())
+    values["apiKey"]["clusterSecretStore"] = {
+        "enabled": True, "vaultOcid": "ocid1.vault.oc1.eu-frankfurt-1.abcdefghijklmnopqrstuvwxyz",
+        "region": "eu-frankfurt-1"}
+    prod.write_text(yaml.safe_dump(values))
+    assert run("render", "prod").exit_code == 0
+    store = docs_of(project)["clustersecretstore-oci-vault"]
+    assert store["apiVersion"] == "external-secrets.io/v1"
+    assert store["spec"]["provider"]["oracle"] == {
+        "vault": "ocid1.vault.oc1.eu-frankfurt-1.abcdefghijklmnopqrstuvwxyz", "region": "eu-frankfurt-1",
+        "principalType": "InstancePrincipal"}
+    assert "namespace" not in store["metadata"]
+
+
+def test_an_enabled_store_without_its_vault_is_bad_input(run: Run, project: Path) -> None:
+    prod = project / "values/prod.yaml"
+    prod.write_text(prod.read_text().replace("apiKey:\n", "apiKey:\n  clusterSecretStore: {enabled: true}\n"))
+    result = run("render", "prod")
+    assert result.exit_code == 2
+    assert "'vaultOcid' is a required property" in result.output and "'region' is a required property" in result.output

@@ -30,6 +30,7 @@ from generator.values import load_environment, load_schema
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 INSTALL_HINT = "install it with: sudo scripts/install-nginx-lua.sh"
+ACCESS_LOG_FLUSH_SECONDS = 1  # `flush=1s` on the rendered access_log
 REQUIRE_ENV = "GEMMA_GITOPS_REQUIRE_NGINX"
 POD_UID = 10001  # the Deployment's runAsUser/runAsGroup/fsGroup
 DEBIAN_MODULES = Path("/usr/lib/nginx/modules")
@@ -164,6 +165,9 @@ class Proxy:
         return f"http://127.0.0.1:{self.port}"
 
     def read_access_log(self) -> str:
+        # The rendered access log is buffered and flushed every second (one write per request
+        # would cost a tenth of the proxy's CPU): wait for the flush before reading it.
+        time.sleep(ACCESS_LOG_FLUSH_SECONDS + 0.3)
         return self.access_log.read_text(encoding="utf-8", errors="replace")
 
     def read_error_log(self) -> str:
