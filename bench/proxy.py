@@ -28,16 +28,9 @@ from generator.settings import Settings as GeneratorSettings
 from generator.values import load_schema, schema_defaults
 from tests.proxy import nginx_harness
 from tests.proxy.nginx_harness import (
-    KeyVolume,
     Proxy,
     Runtime,
     find_runtime,
-    lay_out_prefix,
-    render_proxy_files,
-    scratch_dir,
-    stop,
-    values_for,
-    wait_until_listening,
 )
 
 HOST = "127.0.0.1"
@@ -182,29 +175,12 @@ def bind_loopback(conf: str, port: int) -> str:
 
 @contextmanager
 def loopback_proxy(runtime: Runtime, upstream_port: int) -> Iterator[Proxy]:
-    """The rendered proxy (default values) in front of `upstream_port`, accepting KEY."""
-    with scratch_dir() as scratch:
-        for attempt in range(3):  # a free port can be taken between choosing and binding it
-            port = loopback_port()
-            files = render_proxy_files(scratch / f"project{attempt}", values_for(port, upstream_port))
-            files = {**files, "nginx.conf": bind_loopback(files["nginx.conf"], port)}
-            prefix = scratch / f"prefix{attempt}"
-            lay_out_prefix(prefix, files)
-            keys = KeyVolume(prefix / nginx_harness.PROXY_SECRET_DIR)
-            keys.write(f"{KEY}\n")
-            proxy = nginx_harness._start(runtime, prefix, scratch, port, keys, files)
-            try:
-                wait_until_listening(proxy)
-            except RuntimeError:
-                stop(proxy)
-                if "Address already in use" in proxy.read_error_log() and attempt < 2:
-                    continue
-                raise
-            try:
-                yield proxy
-            finally:
-                stop(proxy)
-            return
+    """The rendered proxy (default values) in front of `upstream_port`, accepting KEY, on 127.0.0.1 only."""
+    def on_loopback(files: dict[str, str], port: int) -> dict[str, str]:
+        return {**files, "nginx.conf": bind_loopback(files["nginx.conf"], port)}
+
+    with nginx_harness.running_proxy(runtime, upstream_port, key_text=f"{KEY}\n", adapt=on_loopback) as proxy:
+        yield proxy
 
 
 def cpu_cores(quantity: str) -> float:

@@ -16,7 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,12 +256,18 @@ def scratch_dir() -> Iterator[Path]:
 
 @contextmanager
 def running_proxy(runtime: Runtime, upstream_port: int, proxy_values: dict[str, Any] | None = None,
-                  key_text: str | None = None) -> Iterator[Proxy]:
-    """Render, lay out and start the proxy; `key_text` None starts it with no key file at all."""
+                  key_text: str | None = None,
+                  adapt: Callable[[dict[str, str], int], dict[str, str]] | None = None) -> Iterator[Proxy]:
+    """Render, lay out and start the proxy; `key_text` None starts it with no key file at all.
+
+    `adapt(files, port)` may change the rendered files before they are laid out (the benchmark binds
+    them to loopback); the tests never pass it, so they run the rendered files as they are.
+    """
     with scratch_dir() as scratch:
         for attempt in range(3):  # a free port can be taken between choosing and binding it
             port = free_port()
             files = render_proxy_files(scratch / f"project{attempt}", values_for(port, upstream_port, proxy_values))
+            files = adapt(files, port) if adapt else files
             prefix = scratch / f"prefix{attempt}"
             lay_out_prefix(prefix, files)
             keys = KeyVolume(prefix / PROXY_SECRET_DIR)
