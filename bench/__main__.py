@@ -21,6 +21,7 @@ from bench.project import REPO
 from bench.proxy import QUICK, ProxyBenchError, ProxyResults, Settings, preflight, run_proxy
 
 RESULTS = Path(__file__).with_name("results.md")
+E2E_NOTES = Path(__file__).with_name("e2e-build.md")
 BASELINE = Path(__file__).with_name("baseline.json")
 PARTS = ("generator", "proxy")
 
@@ -98,7 +99,20 @@ def render_markdown(sections: list[report.Section], facts: dict[str, str], lines
     out += [f"| {key} | {value} |" for key, value in facts.items()]
     out += ["", "## Reading", ""] + [f"- {line}" for line in lines] + [""]
     out += ["## Tables", ""] + [report.as_markdown(s) for s in sections] + ["## Method", "", METHOD]
-    return "\n".join(out)
+    return "\n".join(out + e2e_section())
+
+
+def e2e_section() -> list[str]:
+    """The llama.cpp build times and the budget-vs-llama-server table that `make e2e` measured.
+
+    They come from bench/e2e-build.md (the build takes minutes, so this run does not redo it).
+    """
+    if not E2E_NOTES.is_file():
+        return []
+    lines = E2E_NOTES.read_text(encoding="utf-8").splitlines()
+    body = lines[1:] if lines and lines[0].startswith("# ") else lines
+    return ["", f"## llama.cpp build and end-to-end memory (`make e2e`; from {E2E_NOTES.name})", "",
+            *(f"#{line}" if line.startswith("## ") else line for line in body), ""]
 
 
 @dataclass
