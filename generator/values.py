@@ -95,7 +95,7 @@ def schema_defaults(schema: Mapping[str, Any], root: Mapping[str, Any] | None = 
     """The value the schema's `default`s give an object, recursing into its properties."""
     root = root if root is not None else schema
     if "$ref" in schema and "default" not in schema:
-        return schema_defaults(_resolve_ref(root, schema["$ref"]), root)
+        return schema_defaults(resolve_ref(root, schema["$ref"]), root)
     if "default" in schema:
         return json.loads(json.dumps(schema["default"]))  # a private copy
     out = {}
@@ -106,7 +106,7 @@ def schema_defaults(schema: Mapping[str, Any], root: Mapping[str, Any] | None = 
     return out or None
 
 
-def _resolve_ref(root: Mapping[str, Any], ref: str) -> Mapping[str, Any]:
+def resolve_ref(root: Mapping[str, Any], ref: str) -> Mapping[str, Any]:
     """Resolve a local `#/$defs/...` reference."""
     node: Any = root
     for part in ref.removeprefix("#/").split("/"):
