@@ -82,9 +82,36 @@ def os_release() -> str:
     return f"{fields.get('ID', '').strip(chr(34))} {fields.get('VERSION_ID', '').strip(chr(34))}"
 
 
-def cmake_args(build: int) -> list[str]:
+# ggml's AMX kernels stay out of the test build. With GGML_NATIVE, -march=native on an Intel Xeon
+# that advertises AMX compiles them in, and llama-server then dies with SIGILL in
+# tinygemm_kernel_amx (`tilezero`) during warm-up: ggml requests the XFD tile-data permission
+# (arch_prctl ARCH_REQ_XCOMP_PERM) for the main thread only, and its worker threads fault on
+# their first tile instruction (ggml-org/llama.cpp#26954, open); hypervisors that report
+# features the guest cannot use are the wider class (ggml-org/llama.cpp#28328). GCC lets an
+# explicit -mno-<isa> win over what -march=native implies, whatever their order, so these flags
+# leave every other native feature (AVX-512, VNNI, ...) in place. The deployment is unaffected:
+# it runs the official arm64 image, and ARM has no AMX.
+NO_AMX_FLAGS = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+
+
+def compiler_versions() -> list[str]:
+    """The first line of `cc --version` and `c++ --version`: another compiler builds another binary."""
+    found = []
+    for compiler in ("cc", "c++"):
+        try:
+            done = subprocess.run([compiler, "--version"], capture_output=True, text=True, timeout=30, check=False)
+            found.append(done.stdout.splitlines()[0] if done.stdout else f"{compiler}: no version")
+        except OSError:
+            found.append(f"{compiler}: not found")
+    return found
+
+
+def cmake_args(build: int, machine: str | None = None) -> list[str]:
     """CMake options of the build: llama-server and the libraries it links, nothing else."""
+    x86 = (machine or platform.machine()) in ("x86_64", "AMD64")
+    no_amx = [f"-DCMAKE_C_FLAGS={NO_AMX_FLAGS}", f"-DCMAKE_CXX_FLAGS={NO_AMX_FLAGS}"] if x86 else []
     return [
+        *no_amx,
         "-DLLAMA_BUILD_TESTS=OFF",
         "-DLLAMA_BUILD_EXAMPLES=OFF",
         # LLAMA_BUILD_TOOLS and LLAMA_BUILD_SERVER stay ON: llama-server is a tool.
@@ -104,6 +131,7 @@ def wheel_dir(version: str) -> Path:
         "server_only_cmake": hashlib.sha256(SERVER_ONLY.read_bytes()).hexdigest(),
         "os": os_release(),
         "machine": platform.machine(),
+        "compilers": compiler_versions(),
     }, sort_keys=True)
     cpu = hashlib.sha256(cpu_flags().encode()).hexdigest()[:16]
     return base / cpu / hashlib.sha256(recipe.encode()).hexdigest()[:16]
