@@ -77,7 +77,7 @@ How it was measured:
   script runs), Python start-up and imports included. Wall time is taken around the process; peak
   memory is the child's own maximum RSS from `wait4`. `render` starts from an empty output each time
   (every file staged, fsynced and swapped in); `check` compares with the tree just rendered;
-  `validate` uses `--schema-location ../shared/crd-schemas` only (offline). Commands run round-robin.
+  `validate` uses the vendored CRD schemas only (offline). Commands run round-robin.
 - Synthetic environments are variants of `values/prod.yaml` (own hostname, namespace and
   contextSize cycling 2048/3072/4096), over `values/_shared.yaml` when the repository has one.
 - Auth proxy: the rendered nginx.conf and auth.lua (default values, so `workerProcesses` 1) run in

@@ -19,8 +19,9 @@ from pathlib import Path
 
 from bench.project import REPO, clear_outputs, committed_project, synthetic_project
 from bench.stats import Summary, summarize
+from generator.kube.config import VENDORED_CRDS
 
-CRD_SCHEMAS = (REPO.parent / "shared" / "crd-schemas").resolve()  # the repository's ../shared/crd-schemas
+CRD_SCHEMAS = VENDORED_CRDS  # offline: the CRD schemas the package carries
 RUN_TIMEOUT_SECONDS = 300.0
 COMMANDS: dict[str, tuple[str, ...]] = {
     "render": ("render",),  # from nothing: every file staged, fsynced and swapped in

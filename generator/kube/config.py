@@ -3,7 +3,7 @@
 Project config lives in the project root's pyproject.toml::
 
     [tool.gemma-gitops.validate]
-    schema-locations = ["../shared/crd-schemas", "default"]
+    schema-locations = ["schemas/my-crds", "default"]
     kubernetes-versions = ["1.31", "1.34"]
     ignore-kinds = ["ClusterSecretStore"]
 
@@ -25,12 +25,14 @@ from typing import Any
 from generator.errors import GeneratorError
 from generator.kube import bundled
 from generator.kube.cache import default_cache_dir
-from generator.kube.location import CATALOG_URL, DEFAULT_KEYWORD, parse_template
+from generator.kube.location import CACHED_PREFIX, CATALOG_KEYWORD, CATALOG_URL, DEFAULT_KEYWORD, parse_template
 
 ENV_SCHEMA_LOCATIONS = "GEMMA_GITOPS_SCHEMA_LOCATIONS"
 # Two recent minors the bundled wheel ships (it has 1.25 to 1.37 as of kubernetes-validate 1.37.0).
 DEFAULT_KUBERNETES_VERSIONS = ("1.31", "1.34")
-LOCAL_CATALOG = Path("..") / "shared" / "crd-schemas"  # relative to the project root
+# The CRD schemas the package carries (generator/schemas/crds, with their licence and provenance):
+# every custom resource we render or let users add validates offline, from any directory.
+VENDORED_CRDS = Path(__file__).resolve().parents[1] / "schemas" / "crds"
 CONFIG_KEYS = frozenset({"schema-locations", "kubernetes-versions", "ignore-kinds"})
 
 
@@ -49,10 +51,9 @@ class ValidateOptions:
     kubeconform: bool = False
 
 
-def default_locations(root: Path) -> tuple[str, ...]:
-    """The local CRD catalog copy when present, then the public CRDs-catalog."""
-    local = (root / LOCAL_CATALOG).resolve()
-    return (local.as_posix(), CATALOG_URL) if local.is_dir() else (CATALOG_URL,)
+def default_locations() -> tuple[str, ...]:
+    """Offline by default: the vendored CRD schemas, then what an earlier run cached from the catalog."""
+    return (VENDORED_CRDS.as_posix(), CACHED_PREFIX + CATALOG_URL)
 
 
 def split_locations(text: str) -> tuple[str, ...]:
@@ -66,8 +67,10 @@ def absolute_locations(locations: Sequence[str], base: Path, root: Path) -> tupl
     for location in locations:
         parse_template(location)  # a typo is reported in the text the user wrote
         if location == DEFAULT_KEYWORD:
-            resolved.extend(default_locations(root))
-        elif location.startswith(("http://", "https://")):
+            resolved.extend(default_locations())
+        elif location == CATALOG_KEYWORD:
+            resolved.append(CATALOG_URL)
+        elif location.startswith(("http://", "https://", CACHED_PREFIX)):
             resolved.append(location)
         else:
             resolved.append((base / os.path.expanduser(location)).as_posix())
@@ -154,4 +157,4 @@ def _pick_locations(
         return absolute_locations(from_env, cwd, root)
     if "schema-locations" in config:
         return absolute_locations(config["schema-locations"], root, root)
-    return default_locations(root)
+    return default_locations()

@@ -28,7 +28,8 @@ def kubeconform_argv(
     argv = [binary, "-strict", "-summary", "-output", "text", "-kubernetes-version", f"{version}.0"]
     argv += ["-schema-location", "default"]
     for location in locations:
-        argv += ["-schema-location", location.template]
+        if not location.cache_only:  # our own cache's layout is not kubeconform's
+            argv += ["-schema-location", location.template]
     if ignore_kinds:
         argv += ["-skip", ",".join(sorted(ignore_kinds))]
     return argv + [str(p) for p in paths]

@@ -24,10 +24,14 @@ VARIABLES = (
     "Group",
     "KindSuffix",
 )
-# The layout of datreeio/CRDs-catalog and of ../shared/crd-schemas.
+# The layout of datreeio/CRDs-catalog and of the copy vendored in generator/schemas/crds.
 CATALOG_LAYOUT = "{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
 CATALOG_URL = "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main/" + CATALOG_LAYOUT
 DEFAULT_KEYWORD = "default"  # stands for the default locations, as kubeconform's `default` does
+CATALOG_KEYWORD = "catalog"  # the public catalog online: only when the user asks for it
+# `cached:<url template>`: what an earlier run downloaded from that URL, read from the on-disk
+# cache only; a miss is "not found", never a download, so the defaults stay offline.
+CACHED_PREFIX = "cached:"
 
 _ACTION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 _FIELD = re.compile(r"^\s*\.([A-Za-z_][A-Za-z0-9_]*)\s*$")
@@ -42,8 +46,13 @@ class SchemaLocation:
 
     @property
     def is_remote(self) -> bool:
-        """Whether schemas are downloaded (http or https) rather than read from disk."""
-        return self.template.startswith(("http://", "https://"))
+        """Whether schemas come from a URL (downloaded, or cached from an earlier download)."""
+        return self.template.startswith(("http://", "https://", CACHED_PREFIX))
+
+    @property
+    def cache_only(self) -> bool:
+        """Whether only the on-disk cache of the URL may be read: never the network."""
+        return self.template.startswith(CACHED_PREFIX)
 
     @property
     def uses_kubernetes_version(self) -> bool:
@@ -118,7 +127,7 @@ def parse_location(text: str, base: Path) -> SchemaLocation:
         # layout, since core kinds always come from the bundled schemas.
         template = template.rstrip("/") + "/" + CATALOG_LAYOUT
     parse_template(template)  # report errors in the text the user wrote, before it is resolved
-    if not template.startswith(("http://", "https://")):
+    if not template.startswith(("http://", "https://", CACHED_PREFIX)):
         template = (base / os.path.expanduser(template)).as_posix()
     return SchemaLocation(template, parse_template(template))
 

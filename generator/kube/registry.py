@@ -22,7 +22,7 @@ from jsonschema.protocols import Validator
 from referencing import Registry
 
 from generator.kube import bundled, cache
-from generator.kube.location import SchemaLocation, expand, template_values
+from generator.kube.location import CACHED_PREFIX, SchemaLocation, expand, template_values
 from generator.kube.resource import Signature
 
 DOWNLOAD_TIMEOUT_SECONDS = 30
@@ -164,7 +164,7 @@ class SchemaRegistry:
     def _read(self, location: SchemaLocation, target: str) -> dict[str, Any] | None:
         """The parsed schema at a path or URL, None when it does not exist."""
         if location.is_remote:
-            return self._read_remote(target)
+            return self._read_remote(target.removeprefix(CACHED_PREFIX), download=not location.cache_only)
         path = Path(target)
         if not path.is_file():
             return None
@@ -173,12 +173,14 @@ class SchemaRegistry:
         except OSError as err:
             raise LookupFailed(f"cannot read schema at {target}: {err.strerror}") from err
 
-    def _read_remote(self, url: str) -> dict[str, Any] | None:
-        """A downloaded schema: from the cache, or fetched, parsed, and only then cached."""
+    def _read_remote(self, url: str, download: bool) -> dict[str, Any] | None:
+        """A downloaded schema: from the cache, or (when allowed) fetched, parsed, and only then cached."""
         if self._cache_dir is not None:
             cached = cache.get(self._cache_dir, url)
             if cached is not None:
                 return cached
+        if not download:
+            return None
         body = self._fetch(url)
         if body is None:
             return None

@@ -8,9 +8,10 @@ import yaml
 from click.testing import CliRunner
 
 from generator.cli import cli
+from generator.kube.config import VENDORED_CRDS
 from tests.conftest import REPO, Run, snapshot
 
-CRD_SCHEMAS = REPO.parent / "shared" / "crd-schemas"
+CRD_SCHEMAS = VENDORED_CRDS
 
 
 def set_prod(project: Path, extra: str) -> None:

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from generator.kube.check import shared_registry
-from generator.kube.config import ENV_SCHEMA_LOCATIONS, ValidateOptions
+from generator.kube.config import ENV_SCHEMA_LOCATIONS, VENDORED_CRDS, ValidateOptions
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CRD_SCHEMAS = Path(__file__).resolve().parents[2].parent / "shared" / "crd-schemas"
+CRD_SCHEMAS = VENDORED_CRDS
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 POSITIVE = FIXTURES / "positive"
 NEGATIVE = FIXTURES / "negative"
@@ -58,9 +58,9 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
 
 @pytest.fixture(scope="session")
 def crd_schemas() -> Path:
-    """The offline CRD catalog beside the project; its absence is a failure, never a skip."""
+    """The CRD schemas vendored in the package; their absence is a failure, never a skip."""
     if not (CRD_SCHEMAS / "argoproj.io").is_dir():
-        pytest.fail(f"the offline CRD schemas are missing: {CRD_SCHEMAS} (shared/crd-schemas beside the repo)")
+        pytest.fail(f"the vendored CRD schemas are missing: {CRD_SCHEMAS}")
     return CRD_SCHEMAS
 
 

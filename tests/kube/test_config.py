@@ -11,6 +11,7 @@ from generator.kube.cache import default_cache_dir
 from generator.kube.config import (
     DEFAULT_KUBERNETES_VERSIONS,
     ENV_SCHEMA_LOCATIONS,
+    VENDORED_CRDS,
     default_locations,
     normalize_version,
     resolve_options,
@@ -63,20 +64,25 @@ def test_options_beat_the_project_config_for_versions_and_kinds(project: Path) -
     assert options.ignore_kinds == frozenset({"Widget"})
 
 
-def test_defaults_use_the_local_catalog_copy_when_present(tmp_path: Path) -> None:
+def test_defaults_are_offline_the_vendored_schemas_then_the_cache(tmp_path: Path) -> None:
+    (tmp_path / "shared" / "crd-schemas").mkdir(parents=True)  # a catalog beside the project is never read
     root = tmp_path / "main"
     root.mkdir()
-    assert default_locations(root) == (CATALOG_URL,)
-    (tmp_path / "shared" / "crd-schemas").mkdir(parents=True)
-    assert default_locations(root) == ((tmp_path / "shared" / "crd-schemas").as_posix(), CATALOG_URL)
+    assert default_locations() == (VENDORED_CRDS.as_posix(), "cached:" + CATALOG_URL)
+    assert (VENDORED_CRDS / "gateway.networking.k8s.io" / "httproute_v1.json").is_file()
     options = resolve_options(root, environ={})
-    assert options.schema_locations == default_locations(root)
+    assert options.schema_locations == default_locations()
     assert options.kubernetes_versions == DEFAULT_KUBERNETES_VERSIONS == ("1.31", "1.34")
 
 
 def test_default_keyword_expands_among_other_locations(tmp_path: Path) -> None:
     options = resolve_options(tmp_path, schema_locations=["/mine", "default"], environ={})
-    assert options.schema_locations == ("/mine", CATALOG_URL)
+    assert options.schema_locations == ("/mine", *default_locations())
+
+
+def test_catalog_keyword_goes_online_only_when_asked(tmp_path: Path) -> None:
+    options = resolve_options(tmp_path, schema_locations=["default", "catalog"], environ={})
+    assert options.schema_locations == (*default_locations(), CATALOG_URL)
 
 
 def test_cache_dir_follows_xdg(tmp_path: Path) -> None:
