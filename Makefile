@@ -37,7 +37,7 @@ validate: $(STAMP)
 
 ## policy: checkov (offline) and yamllint on every rendered environment
 policy: $(TEST_STAMP)
-	$(BIN)/python -m generator.kube.policy rendered/*/ argocd/
+	$(BIN)/python -m testkit.policy rendered/*/ argocd/
 
 ## test: the whole test suite
 test: $(TEST_STAMP)
@@ -66,7 +66,7 @@ e2e: $(TEST_STAMP)
 ## lint: ruff and mypy over the package and tests
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[lint]'
-	$(BIN)/ruff check generator tests bench
+	$(BIN)/ruff check generator tests bench testkit
 	$(BIN)/mypy
 
 ## bench: measure render/check/validate (committed, 1, 10 and 100 environments) and the auth proxy in a

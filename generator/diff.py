@@ -13,8 +13,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
-
 from .diffing.gitref import Base, BaseTree, base_tree, repository_prefix, resolve
 from .diffing.report import FORMATS, Report
 from .diffing.resources import Resources, collect, diff_environments
@@ -56,17 +54,3 @@ def notes(base: Base, based: BaseTree, before: Mapping[str, Resources],
     new = [f"environment {env} is new: base {base.short} does not have it" for env in sorted(set(after) - set(before))]
     gone = [f"environment {env} is removed: only base {base.short} has it" for env in sorted(set(before) - set(after))]
     return (*new, *gone)
-
-
-@click.command("diff")
-@click.option("--base", "base_ref", metavar="REF", default=None,
-              help="Git ref to compare with. Default: the merge base of HEAD and main (or origin/main), else HEAD.")
-@click.option("--output", type=click.Choice(sorted(FORMATS)), default="text", show_default=True,
-              help="text for a terminal; markdown for a pull-request comment or a GitHub job summary.")
-@click.argument("envs", nargs=-1)
-@click.pass_context
-def diff_command(ctx: click.Context, base_ref: str | None, output: str, envs: tuple[str, ...]) -> None:
-    """Show what the working tree changes in the deployment of ENVS (default: all), resource by resource."""
-    parent = ctx.find_object(Settings) or Settings(root=Path(".").resolve())
-    settings = Settings(root=parent.root, envs=tuple(dict.fromkeys(envs)))
-    ctx.exit(run_diff(DiffOptions(settings, base_ref, output), click.echo))

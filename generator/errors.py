@@ -1,29 +1,16 @@
 """The exception hierarchy: every user-facing failure carries its exit code.
 
 The CLI turns a GeneratorError into a message and an exit code in exactly one place
-(`generator.cli.main`); anything else is a bug and is allowed to show a traceback.
+(`generator.cli`); anything else is a bug.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .problems import Problem
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # drift, a failed check, a deployment that cannot fit
 EXIT_BAD_INPUT = 2  # the user's input (values, options, files) is wrong
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with one input: where it is and what is wrong."""
-
-    file: str
-    path: str  # a key path like `llama.contextSize`, or `line 3, column 5`
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}::{self.path}" if self.path else self.file
-        return f"{where}: {self.message}"
 
 
 class GeneratorError(Exception):

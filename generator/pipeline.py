@@ -1,17 +1,25 @@
-"""The data path: values → manifests → tree → write or compare. Each command is a plain function."""
+"""The data path, one direction: values → plans → guards → manifests → (write | compare | budget).
+
+Each command of the CLI is one plain function here that returns an exit code.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from . import docs, tree
-from .capacity.guards import CapacityReport, check_values, shared_volume_problems
-from .errors import EXIT_FAILED, EXIT_OK, CheckFailed, Problem, ValuesError
+from . import docs, guards, tree
+from .capacity.gguf_header import geometry_yaml, read_gguf
+from .capacity.report import EnvironmentBudget, summary, text, to_json
+from .errors import EXIT_FAILED, EXIT_OK, CheckFailed, GeneratorError
+from .kube import ValidateOptions, format_json, format_text, validate_paths
 from .manifest import Manifest
-from .render import render_application, render_environment, timeouts, workload_kind
+from .plan import Plan, build_plan
+from .problems import Problem, errors_of, warnings_of
+from .render import render_plan
 from .settings import ARGOCD_DIR, RENDERED_DIR, Settings
-from .values import Environment, environment_names, load_environment, load_schema
+from .values import kubernetes_versions, load_all, load_schema
 
 Echo = Callable[[str], None]
 
@@ -20,7 +28,7 @@ Echo = Callable[[str], None]
 class Rendered:
     """A fresh render held in memory, and the part of the disk it is responsible for."""
 
-    environments: tuple[Environment, ...]
+    plans: tuple[Plan, ...]
     manifests: tuple[Manifest, ...]
     documents: tuple[tuple[str, str], ...]  # (path, text) of generated docs
     scopes: tuple[str, ...]
@@ -31,83 +39,87 @@ class Rendered:
         return {**tree.from_manifests(self.manifests), **{p: t.encode("utf-8") for p, t in self.documents}}
 
 
-def load_environments(settings: Settings) -> tuple[Environment, ...]:
-    """Load every requested environment, reporting the problems of all of them at once."""
-    schema = load_schema(settings)
-    envs: list[Environment] = []
-    problems: list[Problem] = []
-    failed: list[str] = []
-    for name in settings.envs or environment_names(settings):
-        try:
-            envs.append(load_environment(name, settings, schema))
-        except ValuesError as err:
-            failed.append(err.message)
-            problems.extend(err.problems or (Problem(name, "", err.message),))
-    if failed:
-        raise ValuesError("; ".join(failed), tuple(problems))
-    if not envs:
-        raise ValuesError(f"no environments: add a values file such as {settings.values_dir.name}/prod.yaml")
-    return tuple(envs)
+def load_plans(settings: Settings) -> tuple[Plan, ...]:
+    """The plan of every requested environment (all of them by default)."""
+    return tuple(build_plan(values) for values in load_all(settings))
 
 
-def plan_capacity(env: Environment) -> CapacityReport:
-    """The memory budget and cross-field guards of one environment, over what will be rendered."""
-    report = check_values(env.values, env.file, timeouts(env.values))
-    shared = shared_volume_problems(env.values, env.file, workload_kind(env.values))
-    return CapacityReport(report.errors + tuple(shared), report.warnings, report.budget, report.fit, report.startup)
-
-
-def check_capacity(envs: tuple[Environment, ...]) -> tuple[Problem, ...]:
-    """Every environment's warnings; every error of every environment raised at once (exit 1)."""
-    reports = [plan_capacity(env) for env in envs]
-    errors = tuple(p for r in reports for p in r.errors)
+def guarded(plans: tuple[Plan, ...]) -> tuple[Problem, ...]:
+    """Every plan's guard warnings; every error of every plan raised at once (exit 1)."""
+    problems = tuple(p for plan in plans for p in guards.run(plan))
+    errors = errors_of(problems)
     if errors:
         failed = sorted({p.file for p in errors})
         raise CheckFailed(f"{', '.join(failed)}: the deployment cannot run as configured "
                           f"(see `gemma-gitops budget`)", errors)
-    return tuple(p for r in reports for p in r.warnings)
+    return warnings_of(problems)
 
 
 def render_all(settings: Settings) -> Rendered:
     """Render the requested environments (all of them by default) into memory."""
-    envs = load_environments(settings)
-    warnings = check_capacity(envs)
+    plans = load_plans(settings)
+    warnings = guarded(plans)
     documents = ((docs.DOCS_FILE, docs.render_markdown(load_schema(settings))),)
-    manifests: list[Manifest] = []
-    for env in envs:
-        manifests.extend(render_environment(env))
-        manifests.append(render_application(env))
+    manifests = tuple(m for plan in plans for m in render_plan(plan))
     scopes = (RENDERED_DIR, ARGOCD_DIR) if not settings.envs else tuple(
-        scope for env in envs for scope in (f"{RENDERED_DIR}/{env.name}", f"{ARGOCD_DIR}/{env.name}.yaml"))
-    return Rendered(envs, tuple(manifests), documents, (*scopes, docs.DOCS_FILE), warnings)
+        scope for plan in plans for scope in (f"{RENDERED_DIR}/{plan.env}", f"{ARGOCD_DIR}/{plan.env}.yaml"))
+    return Rendered(plans, manifests, documents, (*scopes, docs.DOCS_FILE), warnings)
 
 
-def run_render(settings: Settings, echo: Echo, warn: Echo | None = None) -> int:
+def run_render(settings: Settings, echo: Echo, warn: Echo) -> int:
     """Render and write atomically; only files whose bytes change are touched."""
     tree.recover(settings.root)
     rendered = render_all(settings)
-    _warn(rendered, warn or echo)
+    _warn(rendered, warn)
     actual = tree.owned_on_disk(settings.root, rendered.scopes)
     drift = tree.write(settings.root, rendered.tree, actual)
-    for env in rendered.environments:
-        count = sum(1 for m in rendered.manifests if m.path.startswith(f"{RENDERED_DIR}/{env.name}/"))
-        echo(f"rendered {env.file} → {RENDERED_DIR}/{env.name}/ ({count} resources) and {ARGOCD_DIR}/{env.name}.yaml")
+    for plan in rendered.plans:
+        count = sum(1 for m in rendered.manifests if m.path.startswith(f"{RENDERED_DIR}/{plan.env}/"))
+        echo(f"rendered {plan.file} → {RENDERED_DIR}/{plan.env}/ ({count} resources) and {ARGOCD_DIR}/{plan.env}.yaml")
     echo(_summary(drift) if drift else "no changes")
     return EXIT_OK
 
 
-def run_check(settings: Settings, echo: Echo, warn: Echo | None = None) -> int:
+def run_check(settings: Settings, echo: Echo, warn: Echo) -> int:
     """The drift check: render in memory and compare with the disk; exit 1 with a diff on any difference."""
     rendered = render_all(settings)
-    _warn(rendered, warn or echo)
+    _warn(rendered, warn)
     desired, actual = rendered.tree, tree.owned_on_disk(settings.root, rendered.scopes)
     drift = tree.compare(desired, actual)
     if not drift:
-        echo(f"in sync: {len(desired)} files for {len(rendered.environments)} environment(s)")
+        echo(f"in sync: {len(desired)} files for {len(rendered.plans)} environment(s)")
         return EXIT_OK
     echo(tree.unified_diff(desired, actual, drift).rstrip("\n"))
     echo(f"out of date: {_summary(drift)}. Run: make render")
     return EXIT_FAILED
+
+
+def budget_of(plan: Plan) -> EnvironmentBudget:
+    """One plan's budget as the `budget` command shows it, with the same guards render runs."""
+    model = plan.spec.model
+    capacity = plan.capacity
+    return EnvironmentBudget(plan.env, plan.file, f"{model.alias} ({model.hf_repo}/{model.hf_file})",
+                             capacity.budget if capacity else None, capacity.fit if capacity else None,
+                             capacity.startup if capacity else None, guards.run(plan))
+
+
+def run_budget(settings: Settings, output: str, echo: Echo) -> int:
+    """Print every requested environment's budget; exit 1 when any of them has an error."""
+    envs = [budget_of(plan) for plan in load_plans(settings)]
+    if output == "json":
+        echo(to_json(envs).rstrip("\n"))
+    else:
+        for env in envs:
+            for line in text(env):
+                echo(line)
+        echo(summary(envs))
+    return EXIT_FAILED if any(env.errors for env in envs) else EXIT_OK
+
+
+def run_inspect(path: Path, echo: Echo) -> int:
+    """Print the `model.geometry` block of a GGUF file."""
+    echo(geometry_yaml(read_gguf(path)).rstrip("\n"))
+    return EXIT_OK
 
 
 def _warn(rendered: Rendered, warn: Echo) -> None:
@@ -121,3 +133,24 @@ def _summary(drift: tree.Drift) -> str:
     parts = [f"{len(files)} {label} ({', '.join(files)})" for label, files in
              (("changed", drift.changed), ("added", drift.added), ("removed", drift.removed)) if files]
     return ", ".join(parts)
+
+
+def run_validate(settings: Settings, paths: list[Path], options: ValidateOptions, output: str, echo: Echo) -> int:
+    """Validate manifests offline; the report as text or JSON; exit 1 when anything failed."""
+    report = validate_paths(paths or default_paths(settings.root), options)
+    echo((format_json(report) if output == "json" else format_text(report)).rstrip("\n"))
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+def default_paths(root: Path) -> list[Path]:
+    """rendered/ and argocd/ under the root; both must exist, so a missing render is noticed."""
+    paths = [root / name for name in (RENDERED_DIR, ARGOCD_DIR)]
+    missing = [p.name + "/" for p in paths if not p.is_dir()]
+    if missing:
+        raise GeneratorError(f"nothing to validate: {', '.join(missing)} not found under {root} (run: make render)")
+    return paths
+
+
+def scope_versions(settings: Settings) -> dict[str, tuple[str, ...]]:
+    """`rendered/<env>` → the Kubernetes versions that environment's values name (read leniently)."""
+    return {f"{RENDERED_DIR}/{env}": versions for env, versions in kubernetes_versions(settings).items()}

@@ -1,4 +1,4 @@
-"""Load an environment's values: strict YAML with line numbers, layer merge, JSON-Schema validation.
+"""Values: an environment's files → strict YAML with line numbers → layer merge → JSON-Schema validation.
 
 Layers, lowest first: the defaults written in the schema, `values/_shared.yaml` when present,
 then `values/<env>.yaml`. Maps merge key by key; lists and scalars replace what is below them.
@@ -17,10 +17,12 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from .errors import Problem, ValuesError
+from . import yamlio
+from .errors import ValuesError
+from .problems import KeyPath, Problem, key_path
 from .settings import SHARED_LAYER, Settings
 
-KeyPath = tuple[str | int, ...]
+Where = Mapping[KeyPath, tuple[str, int]]  # key path → (file, line) of the layer that last set it
 ENV_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -34,12 +36,17 @@ class Layer:
 
 
 @dataclass(frozen=True)
-class Environment:
-    """An environment's merged, validated values and the file they came from."""
+class Values:
+    """An environment's merged, validated values, the file they came from, and where each key was set."""
 
     name: str
     file: str  # relative to the project root, e.g. values/prod.yaml
-    values: dict[str, Any]
+    data: dict[str, Any]
+    where: Where = field(default_factory=dict)
+
+    def locate(self, path: KeyPath, message: str, **kwargs: Any) -> Problem:
+        """A problem at `path`, pinned to the file and line that last set it (or its nearest parent)."""
+        return pin(path, message, self.file, self.where, **kwargs)
 
 
 # -- strict YAML with line numbers -------------------------------------------------------------
@@ -48,7 +55,7 @@ class Environment:
 def parse_layer(text: str, file: str) -> Layer:
     """Parse one values file; duplicate keys and YAML syntax errors are reported with line and column."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yamlio.compose(text)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -82,10 +89,7 @@ def _construct(node: yaml.Node, path: KeyPath, file: str, lines: dict[KeyPath, i
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, (*path, i), file, lines, problems) for i, item in enumerate(node.value)]
-    return _SCALARS.construct_object(node)
-
-
-_SCALARS = yaml.constructor.SafeConstructor()
+    return yamlio.construct_scalar(node)
 
 
 # -- layers ------------------------------------------------------------------------------------
@@ -137,8 +141,7 @@ def provenance(layers: list[Layer]) -> dict[KeyPath, tuple[str, int]]:
 # -- validation --------------------------------------------------------------------------------
 
 
-def validate(values: dict[str, Any], schema: Mapping[str, Any], env_file: str,
-             where: Mapping[KeyPath, tuple[str, int]]) -> list[Problem]:
+def validate(values: dict[str, Any], schema: Mapping[str, Any], env_file: str, where: Where) -> list[Problem]:
     """Every schema violation of the merged values, each pinned to the file and line that set it."""
     validator = Draft202012Validator(schema)
     problems: list[Problem] = []
@@ -147,33 +150,25 @@ def validate(values: dict[str, Any], schema: Mapping[str, Any], env_file: str,
     return problems
 
 
-def _problems_for(error: ValidationError, env_file: str, where: Mapping[KeyPath, tuple[str, int]]) -> Iterator[Problem]:
+def _problems_for(error: ValidationError, env_file: str, where: Where) -> Iterator[Problem]:
     """Turn one jsonschema error into problems; an unexpected key becomes one problem per key."""
     path = tuple(error.absolute_path)
     if error.validator == "additionalProperties":
         allowed = sorted(_schema_of(error).get("properties", {}))
         given = error.instance if isinstance(error.instance, dict) else {}
         for key in sorted(set(given) - set(allowed)):
-            yield _pin((*path, key), f"unknown key {key!r}; allowed here: {', '.join(allowed)}", env_file, where)
+            yield pin((*path, key), f"unknown key {key!r}; allowed here: {', '.join(allowed)}", env_file, where)
         return
-    yield _pin(path, _explain(error), env_file, where)
+    yield pin(path, _explain(error), env_file, where)
 
 
-def _pin(path: KeyPath, message: str, env_file: str, where: Mapping[KeyPath, tuple[str, int]]) -> Problem:
+def pin(path: KeyPath, message: str, env_file: str, where: Where, **kwargs: Any) -> Problem:
     """A problem at `path`, located in the file and line that last set it (or its nearest parent)."""
     for depth in range(len(path), 0, -1):
         if path[:depth] in where:
             file, line = where[path[:depth]]
-            return Problem(file, f"{dotted(path)} (line {line})", message)
-    return Problem(env_file, dotted(path) or "(top level)", message)
-
-
-def dotted(path: KeyPath) -> str:
-    """`('llama', 'resources', 'limits')` → `llama.resources.limits`; list indexes as `[0]`."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+            return Problem(file, key_path(path), message, line=line, **kwargs)
+    return Problem(env_file, key_path(path) or "(top level)", message, **kwargs)
 
 
 def _schema_of(error: ValidationError) -> Mapping[str, Any]:
@@ -228,7 +223,7 @@ def read_layer(path: Path, settings: Settings) -> Layer:
     return parse_layer(text, file)
 
 
-def load_environment(name: str, settings: Settings, schema: Mapping[str, Any]) -> Environment:
+def load_environment(name: str, settings: Settings, schema: Mapping[str, Any]) -> Values:
     """Merge the layers of one environment and validate the result."""
     path = settings.values_dir / f"{name}.yaml"
     file = path.relative_to(settings.root).as_posix()
@@ -243,11 +238,59 @@ def load_environment(name: str, settings: Settings, schema: Mapping[str, Any]) -
     if shared.is_file():
         layers.append(read_layer(shared, settings))
     layers.append(read_layer(path, settings))
+    return merge_layers(name, file, layers, schema)
+
+
+def merge_layers(name: str, file: str, layers: list[Layer], schema: Mapping[str, Any]) -> Values:
+    """Merge layers, lowest first, and validate the result against the schema."""
     values: dict[str, Any] = {}
     for layer in layers:
         values = merge(values, layer.data)
     values.pop("$schema", None)
-    problems = validate(values, schema, file, provenance(layers))
+    where = provenance(layers)
+    problems = validate(values, schema, file, where)
     if problems:
         raise ValuesError(f"{file}: {len(problems)} invalid value{'s' if len(problems) > 1 else ''}", tuple(problems))
-    return Environment(name, file, values)
+    return Values(name, file, values, where)
+
+
+def load_all(settings: Settings) -> tuple[Values, ...]:
+    """Every requested environment (all of them by default), reporting the problems of all at once."""
+    schema = load_schema(settings)
+    loaded: list[Values] = []
+    problems: list[Problem] = []
+    failed: list[str] = []
+    for name in settings.envs or environment_names(settings):
+        try:
+            loaded.append(load_environment(name, settings, schema))
+        except ValuesError as err:
+            failed.append(err.message)
+            problems.extend(err.problems or (Problem(name, "", err.message),))
+    if failed:
+        raise ValuesError("; ".join(failed), tuple(problems))
+    if not loaded:
+        raise ValuesError(f"no environments: add a values file such as {settings.values_dir.name}/prod.yaml")
+    return tuple(loaded)
+
+
+def kubernetes_versions(settings: Settings) -> dict[str, tuple[str, ...]]:
+    """Each environment's `kubernetesVersions`, read leniently: no schema check, so a values file that is
+    broken elsewhere does not stop `validate`; a file that cannot say gives the schema's default."""
+    if not settings.values_dir.is_dir():
+        return {}
+    schema = load_schema(settings)
+    default = tuple(schema_defaults(schema).get("kubernetesVersions") or ())
+    shared = _declared_versions(settings.values_dir / SHARED_LAYER)
+    return {name: _declared_versions(settings.values_dir / f"{name}.yaml") or shared or default
+            for name in environment_names(settings)}
+
+
+def _declared_versions(path: Path) -> tuple[str, ...]:
+    """The `kubernetesVersions` list a values file sets, or () when it sets none it can be read for."""
+    try:
+        data = yamlio.load_one(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yamlio.YAMLError):
+        return ()
+    versions = data.get("kubernetesVersions") if isinstance(data, dict) else None
+    ok = isinstance(versions, list) and all(isinstance(v, str) for v in versions)
+    return tuple(versions) if ok and versions else ()

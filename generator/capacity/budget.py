@@ -7,9 +7,7 @@ say how they were calibrated against llama-server b11434's startup log for Gemma
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from .catalog import Geometry
 from .quantity import MiB
@@ -73,17 +71,6 @@ class LlamaSettings:
     swa_full: bool = False
     embeddings: bool = False
     ctx_checkpoints: int = LLAMA_DEFAULT_CTX_CHECKPOINTS
-
-
-def settings_from_values(llama: Mapping[str, Any]) -> LlamaSettings:
-    """Read the `llama:` block of the values; absent keys take LlamaSettings' defaults."""
-    names = {
-        "contextSize": "context_size", "batchSize": "batch_size", "ubatchSize": "ubatch_size",
-        "parallel": "parallel", "cacheRamMiB": "cache_ram_mib", "cacheTypeK": "cache_type_k",
-        "cacheTypeV": "cache_type_v", "kvUnified": "kv_unified", "swaFull": "swa_full",
-        "embeddings": "embeddings", "ctxCheckpoints": "ctx_checkpoints",
-    }
-    return LlamaSettings(**{snake: llama[camel] for camel, snake in names.items() if camel in llama})
 
 
 def pad(value: int, multiple: int) -> int:

@@ -1,28 +1,8 @@
-"""The model catalog: geometry, exact size and sha256 of each GGUF we know, and `model.geometry` parsing."""
+"""The model catalog: the geometry, exact size and sha256 of each GGUF file we know."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
-
-# Field names of `model.geometry` in the values (camelCase) and of Geometry (snake_case), in order.
-GEOMETRY_KEYS: tuple[tuple[str, str], ...] = (
-    ("fileSizeBytes", "file_size_bytes"),
-    ("nLayer", "n_layer"),
-    ("nHead", "n_head"),
-    ("nHeadKv", "n_head_kv"),
-    ("headDimK", "head_dim_k"),
-    ("headDimV", "head_dim_v"),
-    ("nEmbd", "n_embd"),
-    ("nFf", "n_ff"),
-    ("nVocab", "n_vocab"),
-    ("nCtxTrain", "n_ctx_train"),
-    ("slidingWindow", "sliding_window"),
-    ("swaPattern", "swa_pattern"),
-)
-# slidingWindow and swaPattern may be 0 (no sliding-window attention); every other field is at least 1.
-ZERO_ALLOWED = frozenset({"slidingWindow", "swaPattern"})
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -43,8 +23,14 @@ class Geometry:
     swa_pattern: int = 0  # every Nth layer is full attention, the others slide; 0 = no SWA
 
     def to_values(self) -> dict[str, int]:
-        """The camelCase mapping that goes under `model.geometry:`."""
-        return {camel: getattr(self, snake) for camel, snake in GEOMETRY_KEYS}
+        """The camelCase mapping that goes under `model.geometry:`, in field order."""
+        return {_camel(f.name): getattr(self, f.name) for f in fields(self)}
+
+
+def _camel(name: str) -> str:
+    """`file_size_bytes` → `fileSizeBytes`: the values' spelling of a field (plan.build reads it back)."""
+    head, *rest = name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
 
 
 @dataclass(frozen=True)
@@ -123,23 +109,3 @@ def lookup(hf_repo: str, hf_file: str) -> CatalogEntry | None:
         if entry.hf_repo.lower() == hf_repo.lower() and entry.hf_file == hf_file:
             return entry
     return None
-
-
-def geometry_problems(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Every (key, message) wrong with a `model.geometry` mapping: missing, unknown or out-of-range fields."""
-    known = {camel for camel, _ in GEOMETRY_KEYS}
-    problems = [(key, f"unknown geometry field; allowed: {', '.join(sorted(known))}") for key in sorted(set(raw) - known)]
-    for camel, _ in GEOMETRY_KEYS:
-        value = raw.get(camel)
-        low = 0 if camel in ZERO_ALLOWED else 1
-        if value is None:
-            problems.append((camel, "missing; run `gemma-gitops inspect FILE.gguf` and paste its output"))
-        elif isinstance(value, bool) or not isinstance(value, int) or value < low:
-            problems.append((camel, f"{value!r} is not an integer >= {low}"))
-    return problems
-
-
-def geometry_from_values(raw: Mapping[str, Any]) -> Geometry:
-    """Build a Geometry from a valid `model.geometry` mapping (check geometry_problems first)."""
-    return Geometry(**{snake: int(raw[camel]) for camel, snake in GEOMETRY_KEYS})
-

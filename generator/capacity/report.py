@@ -6,9 +6,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..problems import Problem, Severity
 from .budget import Budget, Fit
-from .guards import CapacityReport, Level, iter_problems
 from .quantity import MiB, format_bytes
+from .startup import StartupWindow
 
 # One glyph per budget part in the bar, in Budget.parts() order; '.' is free room under the limit.
 GLYPHS = {"weights": "W", "kv cache": "K", "compute": "C", "outputs": "O",
@@ -20,12 +21,28 @@ BAR_WIDTH = 60
 
 @dataclass(frozen=True)
 class EnvironmentBudget:
-    """One environment's capacity report with the names the output shows."""
+    """One environment's budget, startup window and guard problems, with the names the output shows."""
 
     name: str
     file: str
     model: str
-    report: CapacityReport
+    budget: Budget | None  # None when the model's geometry is unknown (a problem says so)
+    fit: Fit | None
+    startup: StartupWindow | None
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.is_error)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if not p.is_error)
+
+
+def iter_problems(env: EnvironmentBudget) -> list[Problem]:
+    """Errors first, then warnings."""
+    return [*env.errors, *env.warnings]
 
 
 def table(budget: Budget, fit: Fit) -> list[str]:
@@ -71,48 +88,46 @@ def legend() -> str:
     return "  " + ", ".join(f"{glyph} {name}" for name, glyph in GLYPHS.items()) + f", {FREE_GLYPH} free, {OVER_GLYPH} over"
 
 
-def problem_lines(report: CapacityReport) -> list[str]:
+def problem_lines(env: EnvironmentBudget) -> list[str]:
     """One line per error and warning, yamllint style: `file::path: [level] message`."""
-    return [f"  {problem.file}::{problem.path}: [{level.value}] {problem.message}" for level, problem in iter_problems(report)]
+    return [f"  {p.file}::{p.path}: [{p.severity.value}] {p.message}" for p in iter_problems(env)]
 
 
 def text(env: EnvironmentBudget) -> list[str]:
     """The whole text report of one environment."""
     lines = [f"{env.file}: {env.model}"]
-    report = env.report
-    if report.budget is not None and report.fit is not None:
-        lines += table(report.budget, report.fit)
-        lines += [limits_line(report.fit), bar(report.budget, report.fit)]
-    if report.startup is not None:
-        s = report.startup
+    if env.budget is not None and env.fit is not None:
+        lines += table(env.budget, env.fit)
+        lines += [limits_line(env.fit), bar(env.budget, env.fit)]
+    if env.startup is not None:
+        s = env.startup
         lines.append(f"  startupProbe: periodSeconds {s.period_seconds}, failureThreshold {s.failure_threshold} "
                      f"({s.window_seconds}s for a {s.download_seconds:.0f}s download and a {s.load_seconds:g}s load)")
-    return lines + problem_lines(report)
+    return lines + problem_lines(env)
 
 
 def summary(envs: list[EnvironmentBudget]) -> str:
     """`Summary: 2 environments - Fit: 1, Errors: 1, Warnings: 3`."""
-    failed = sum(1 for env in envs if env.report.errors)
-    warnings = sum(len(env.report.warnings) for env in envs)
+    failed = sum(1 for env in envs if env.errors)
+    warnings = sum(len(env.warnings) for env in envs)
     plural = "s" if len(envs) != 1 else ""
     return f"Summary: {len(envs)} environment{plural} - Fit: {len(envs) - failed}, Errors: {failed}, Warnings: {warnings}"
 
 
 def to_data(env: EnvironmentBudget) -> dict[str, Any]:
     """One environment as plain data for `--output json`, camelCase keys, sizes in bytes."""
-    report = env.report
     data: dict[str, Any] = {"environment": env.name, "file": env.file, "model": env.model}
-    if report.budget is not None and report.fit is not None:
-        parts = {_camel(name): size for name, size in report.budget.parts()}
-        data["budget"] = {**parts, "total": report.budget.total}
-        data["memory"] = {"limit": report.fit.limit, "request": report.fit.request,
-                          "free": report.fit.headroom, "fits": report.fit.fits}
-        data["kvCells"] = _camel_keys(vars(report.budget.cells))
-    if report.startup is not None:
-        data["startupProbe"] = {"periodSeconds": report.startup.period_seconds,
-                                "failureThreshold": report.startup.failure_threshold}
-    for level in Level:
-        data[f"{level.value}s"] = [str(p) for lv, p in iter_problems(report) if lv is level]
+    if env.budget is not None and env.fit is not None:
+        parts = {_camel(name): size for name, size in env.budget.parts()}
+        data["budget"] = {**parts, "total": env.budget.total}
+        data["memory"] = {"limit": env.fit.limit, "request": env.fit.request,
+                          "free": env.fit.headroom, "fits": env.fit.fits}
+        data["kvCells"] = _camel_keys(vars(env.budget.cells))
+    if env.startup is not None:
+        data["startupProbe"] = {"periodSeconds": env.startup.period_seconds,
+                                "failureThreshold": env.startup.failure_threshold}
+    for severity in Severity:
+        data[f"{severity.value}s"] = [str(p) for p in iter_problems(env) if p.severity is severity]
     return data
 
 

@@ -1,4 +1,4 @@
-"""Resources: rendered files → resources keyed by (kind, namespace, name) per environment → what changed.
+"""Resources: rendered files → resources keyed by identity per environment → what changed.
 
 A tree of rendered files (`rendered/<env>/*.yaml`, `argocd/<env>.yaml`) is parsed, never compared
 as text: the generated header, comments and formatting are not part of the deployment.
@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
+from .. import yamlio
 from ..errors import GeneratorError
+from ..manifest import Identity, identity_of
 from ..settings import ARGOCD_DIR, RENDERED_DIR
 from .fields import FieldChange, diff_fields
 
@@ -22,20 +22,7 @@ class ResourceError(GeneratorError):
     """A rendered file that is not a set of Kubernetes resources."""
 
 
-@dataclass(frozen=True, order=True)
-class ResourceKey:
-    """What identifies a resource in a cluster."""
-
-    kind: str
-    namespace: str  # "" for cluster-scoped resources
-    name: str
-
-    def __str__(self) -> str:
-        """`Deployment default/gemma`, or `ClusterSecretStore oci-vault`."""
-        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
-
-
-Resources = dict[ResourceKey, dict[str, Any]]
+Resources = dict[Identity, dict[str, Any]]
 
 
 class Status(enum.Enum):
@@ -50,7 +37,7 @@ class Status(enum.Enum):
 class ResourceDiff:
     """One resource that differs, with its field changes when it exists on both sides."""
 
-    key: ResourceKey
+    key: Identity
     status: Status
     changes: tuple[FieldChange, ...] = ()
 
@@ -86,33 +73,31 @@ def environment_of(path: str) -> str | None:
     return None
 
 
-def key_of(doc: Mapping[str, Any]) -> ResourceKey:
-    """The (kind, namespace, name) of a parsed resource."""
-    metadata = doc.get("metadata") or {}
-    return ResourceKey(str(doc.get("kind", "")), str(metadata.get("namespace") or ""), str(metadata.get("name", "")))
-
-
 def parse_file(path: str, data: bytes) -> list[dict[str, Any]]:
-    """The resources in one rendered file (one, for files we render; empty documents are skipped)."""
+    """The resources in one rendered file (one, for files we render; empty documents are skipped),
+    read with the same strict loader as render and validate."""
     try:
-        docs = [doc for doc in yaml.safe_load_all(data.decode("utf-8")) if doc is not None]
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        documents = list(yamlio.load_documents(data.decode("utf-8")))
+    except UnicodeDecodeError as err:
         raise ResourceError(f"{path}: not valid YAML: {err}") from err
-    if not all(isinstance(doc, dict) for doc in docs):
-        raise ResourceError(f"{path}: expected Kubernetes resources (YAML mappings)")
-    return docs
+    for document in documents:
+        if document.error:
+            raise ResourceError(f"{path}: not valid YAML: {document.where}: {document.error}")
+        if not isinstance(document.data, dict):
+            raise ResourceError(f"{path}: expected Kubernetes resources (YAML mappings)")
+    return [document.data for document in documents]
 
 
 def collect(files: Mapping[str, bytes], label: str) -> dict[str, Resources]:
     """Resources by environment and key, from a tree of rendered files (`label` names the tree in errors)."""
     envs: dict[str, Resources] = {}
-    seen: dict[tuple[str, ResourceKey], str] = {}
+    seen: dict[tuple[str, Identity], str] = {}
     for path in sorted(files):
         env = environment_of(path)
         if env is None:
             continue
         for doc in parse_file(path, files[path]):
-            key = key_of(doc)
+            key = identity_of(doc)
             if (env, key) in seen:
                 raise ResourceError(f"{label}: {key} is in both {seen[env, key]} and {path}")
             seen[env, key] = path

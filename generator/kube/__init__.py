@@ -1,9 +1,10 @@
 """Offline Kubernetes validation: schemas per Kubernetes version, CRD schemas, cross-resource rules.
 
 Data flows through one module per noun, as in kubeconform (yannh/kubeconform, pkg/):
-`loader` (strict YAML) → `resource` (documents and signatures) → `location` / `registry`
-(schema lookup) → `validator` (one resource against its schemas) → `rules` (checks across
-resources) → `report` → `output`. `check.validate_paths` wires them; `command` is the click layer.
+`resource` (manifest files read with the strict loader of generator/yamlio.py, each document a
+Manifest with its identity) → `location` / `registry` (schema lookup) → `validator` (one resource
+against its schemas) → `rules` (checks across resources) → `report` → `output`.
+`check.validate_paths` wires them; generator/cli/validate.py is the click layer.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from typing import Any
 from referencing import Registry, Resource
 
 from generator.errors import GeneratorError
-from generator.kube.resource import Signature
+from generator.manifest import Identity
 
 PACKAGE = "kubernetes_validate"
 _VERSION_DIR = re.compile(r"^v(\d+)\.(\d+)\.\d+-local-strict$")
@@ -50,7 +50,7 @@ def version_dir(version: str) -> Path:
     return schema_root() / f"v{version}.0-local-strict"
 
 
-def schema_filename(signature: Signature) -> str:
+def schema_filename(signature: Identity) -> str:
     """`deployment-apps-v1.json`: the wheel's name for a kind's schema."""
     group = signature.group.split(".")[0].lower()
     middle = f"-{group}" if group else ""
@@ -65,7 +65,7 @@ def definitions(version: str) -> Registry[Any]:
     return registry
 
 
-def load_schema(signature: Signature, version: str) -> dict[str, Any] | None:
+def load_schema(signature: Identity, version: str) -> dict[str, Any] | None:
     """The strict schema of a kind for one Kubernetes minor, or None if the wheel lacks it."""
     path = version_dir(version) / schema_filename(signature)
     if not path.is_file():
@@ -74,7 +74,7 @@ def load_schema(signature: Signature, version: str) -> dict[str, Any] | None:
     return schema if _declares(schema, signature) else None
 
 
-def _declares(schema: dict[str, Any], signature: Signature) -> bool:
+def _declares(schema: dict[str, Any], signature: Identity) -> bool:
     """Whether a schema is for exactly this group, version and kind (file names drop the domain)."""
     wanted = {"group": signature.group, "version": signature.version, "kind": signature.kind}
     return wanted in schema.get("x-kubernetes-group-version-kind", [])

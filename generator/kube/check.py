@@ -8,6 +8,7 @@ Rules see one environment at a time: each first-level directory under a given di
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,17 +17,18 @@ from generator.kube import kubeconform
 from generator.kube.config import ValidateOptions
 from generator.kube.location import SchemaLocation, check_local, parse_location
 from generator.kube.registry import Download, SchemaRegistry, download
-from generator.kube.report import Issue, Report, Result, Status, worse
+from generator.kube.report import Report, Result, Status, worse
 from generator.kube.resource import (
     LoadedFile,
     LoadFailure,
-    Resource,
     display_path,
     load_file,
     manifest_files,
 )
-from generator.kube.rules import RULES, Finding, Scope
+from generator.kube.rules import RULES, Scope
 from generator.kube.validator import validate_resource
+from generator.manifest import Manifest
+from generator.problems import Problem
 
 
 def build_locations(options: ValidateOptions) -> tuple[SchemaLocation, ...]:
@@ -81,32 +83,32 @@ class Catalog:
             self._files[path] = load_file(path, self.root)
         return self._files[path]
 
-    def resources_at(self, directory: Path, recurse: bool) -> tuple[Resource, ...]:
+    def resources_at(self, directory: Path, recurse: bool) -> tuple[Manifest, ...]:
         """Every resource in the manifest files of a directory."""
-        return tuple(r for f in manifest_files(directory, recurse) for r in self.load(f.resolve()).resources)
+        return tuple(m for f in manifest_files(directory, recurse) for m in self.load(f.resolve()).manifests)
 
 
 def failure_result(failure: LoadFailure) -> Result:
     """An Error result for a document that could not be loaded."""
-    return Result(failure.label, None, Status.ERROR, (Issue(failure.where, failure.message, failure.source),))
+    return Result(failure.problem.file, None, Status.ERROR, (failure.problem,))
 
 
-def apply_findings(results: list[Result], findings: Iterable[tuple[str, Finding]]) -> list[Result]:
-    """Results with each rule finding added to its resource's result, which becomes Invalid."""
-    extra: dict[str, list[Issue]] = {}
-    for rule_id, finding in findings:
-        extra.setdefault(finding.resource.label, []).append(Issue(finding.path, finding.message, rule_id))
+def apply_findings(results: list[Result], findings: Iterable[Problem]) -> list[Result]:
+    """Results with each rule's problem added to its resource's result, which becomes Invalid."""
+    extra: dict[str, list[Problem]] = {}
+    for problem in findings:
+        extra.setdefault(problem.file, []).append(problem)
     return [
-        Result(r.label, r.signature, worse(r.status, Status.INVALID), r.issues + tuple(extra[r.label]), r.note)
+        Result(r.label, r.identity, worse(r.status, Status.INVALID), r.problems + tuple(extra[r.label]), r.note)
         if r.label in extra
         else r
         for r in results
     ]
 
 
-def run_rules(scope: Scope) -> list[tuple[str, Finding]]:
-    """Every rule's findings for one scope, tagged with the rule's ID."""
-    return [(rule_id, finding) for rule_id, rule in RULES.items() for finding in rule(scope)]
+def run_rules(scope: Scope) -> list[Problem]:
+    """Every rule's problems for one scope, each naming its rule."""
+    return [replace(problem, rule=rule_id) for rule_id, rule in RULES.items() for problem in rule(scope)]
 
 
 def check_scope(
@@ -114,9 +116,9 @@ def check_scope(
 ) -> list[Result]:
     """Schema-validate every document of one scope, then apply the rules across them."""
     results: list[Result] = []
-    resources: list[Resource] = []
+    resources: list[Manifest] = []
     for loaded in files:
-        items: list[Resource | LoadFailure] = sorted([*loaded.resources, *loaded.failures], key=lambda i: i.index)
+        items: list[Manifest | LoadFailure] = sorted([*loaded.manifests, *loaded.failures], key=lambda i: i.index)
         for item in items:
             if isinstance(item, LoadFailure):
                 results.append(failure_result(item))

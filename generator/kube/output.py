@@ -23,7 +23,7 @@ def format_text(report: Report) -> str:
 
 def _skipped_line(result: Result) -> str:
     """`argocd/x.yaml: skipped ClusterSecretStore 'vault' (ClusterSecretStore is listed in ignore-kinds)`."""
-    described = result.signature.describe() if result.signature else "document"
+    described = result.identity.describe() if result.identity else "document"
     return f"{result.label}: skipped {described} ({result.note})"
 
 
@@ -62,16 +62,16 @@ def as_json(report: Report) -> dict[str, Any]:
 
 def _result_json(result: Result) -> dict[str, Any]:
     """One resource's result as plain data."""
-    sig = result.signature
+    sig = result.identity
     return {
         "file": result.label,
         "apiVersion": sig.api_version if sig else None,
         "kind": sig.kind if sig else None,
-        "namespace": sig.namespace if sig else None,
+        "namespace": (sig.namespace or None) if sig else None,
         "name": sig.name if sig else None,
         "status": result.status.name.lower(),
         "note": result.note or None,
-        "problems": [{"path": i.path, "message": i.message, "source": i.source} for i in result.issues],
+        "problems": [{"path": p.path, "message": p.message, "source": p.rule} for p in result.problems],
     }
 
 

@@ -23,7 +23,7 @@ from referencing import Registry
 
 from generator.kube import bundled, cache
 from generator.kube.location import CACHED_PREFIX, SchemaLocation, expand, template_values
-from generator.kube.resource import Signature
+from generator.manifest import Identity
 
 DOWNLOAD_TIMEOUT_SECONDS = 30
 BUNDLED = "the bundled Kubernetes schemas"
@@ -111,7 +111,7 @@ class SchemaRegistry:
         self._fetch = fetch
         self._by_target: dict[str, CompiledSchema | LookupFailed | None] = {}
 
-    def lookup(self, signature: Signature, version: str) -> CompiledSchema:
+    def lookup(self, signature: Identity, version: str) -> CompiledSchema:
         """The compiled schema; raises SchemaNotFound or LookupFailed."""
         found = self._bundled(signature, version)
         if found is not None:
@@ -126,7 +126,7 @@ class SchemaRegistry:
             tried.append(target)
         raise SchemaNotFound(tuple(tried))
 
-    def _bundled(self, signature: Signature, version: str) -> CompiledSchema | None:
+    def _bundled(self, signature: Identity, version: str) -> CompiledSchema | None:
         """The wheel's schema for this kind and version, compiled once."""
         key = f"bundled:{version}:{signature.api_version}:{signature.kind}"
         if key not in self._by_target:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from generator.errors import Problem
-from generator.kube.resource import Signature
+from generator.manifest import Identity
+from generator.problems import Problem
 
 
 class Status(enum.Enum):
@@ -29,27 +29,15 @@ def worse(a: Status, b: Status) -> Status:
 
 
 @dataclass(frozen=True)
-class Issue:
-    """One thing wrong with a resource: where in it, what, and which check said so."""
-
-    path: str  # a JSON path like `$.spec.replicas`, or `line 3, column 5`
-    message: str
-    source: str  # the Kind for schema errors, a rule ID for rules, `yaml` for parse errors
-
-
-@dataclass(frozen=True)
 class Result:
     """The outcome for one resource (or one document that could not become a resource)."""
 
     label: str  # the file, with `#N` for the Nth document of a multi-document file
-    signature: Signature | None
+    identity: Identity | None
     status: Status
-    issues: tuple[Issue, ...] = ()
+    # each names its check in `rule`: the Kind for schema errors, a rule ID, `yaml` for parse errors
+    problems: tuple[Problem, ...] = ()
     note: str = ""  # why it was skipped
-
-    def problems(self) -> tuple[Problem, ...]:
-        """The issues as Problems: `file::$.path: message (source)`."""
-        return tuple(Problem(self.label, i.path, f"{i.message} ({i.source})") for i in self.issues)
 
 
 @dataclass(frozen=True)
@@ -78,7 +66,7 @@ class Report:
 
     def problems(self) -> tuple[Problem, ...]:
         """Every problem of every resource, in report order."""
-        return tuple(p for r in self.results for p in r.problems())
+        return tuple(p for r in self.results for p in r.problems)
 
     @property
     def failed(self) -> bool:

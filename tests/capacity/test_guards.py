@@ -1,4 +1,4 @@
-"""Each capacity guard, on a case that passes and a case that fails."""
+"""Each capacity guard, on a case that passes and a case that fails, over plans built from real values."""
 
 from __future__ import annotations
 
@@ -6,54 +6,38 @@ from typing import Any
 
 import pytest
 
-from generator.capacity.guards import (
-    CapacityReport,
-    Timeouts,
-    check_values,
-    is_oci_block_class,
-    shared_volume_problems,
-    timeout_problems,
-)
+from generator import guards
+from generator.errors import ValuesError
+from generator.plan import Plan
+from generator.problems import Problem, errors_of, warnings_of
+from tests.plans import plan_for
 
 FILE = "values/prod.yaml"
 
 
-def set_path(values: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    """Set a dotted key path in place (None deletes it) and return the values."""
-    *parents, last = path.split(".")
-    node = values
-    for key in parents:
-        node = node.setdefault(key, {})
-    if value is None:
-        node.pop(last, None)
-    else:
-        node[last] = value
-    return values
-
-
-def paths(problems: tuple[Any, ...]) -> list[str]:
+def paths(problems: tuple[Problem, ...]) -> list[str]:
     return [p.path for p in problems]
 
 
-def check(values: dict[str, Any], **changes: Any) -> CapacityReport:
-    """check_values after changes given as path__with__dunders=value."""
-    for key, value in changes.items():
-        set_path(values, key.replace("__", "."), value)
-    return check_values(values, FILE)
+def check(**changes: Any) -> tuple[tuple[Problem, ...], tuple[Problem, ...], Plan]:
+    """(errors, warnings, plan) of the reference deployment after changes given as path__with__dunders=value."""
+    plan = plan_for("prod", **changes)
+    problems = guards.run(plan)
+    return errors_of(problems), warnings_of(problems), plan
 
 
-def test_the_reference_deployment_fits(reference: dict[str, Any]) -> None:
-    report = check_values(reference, FILE)
-    assert report.errors == ()
-    assert paths(report.warnings) == ["llama.embeddings", "llama.ctxCheckpoints", "cache.size"]
-    assert report.budget is not None and report.fit is not None and report.fit.fits
-    assert report.startup is not None and report.startup.failure_threshold == 67
-    assert all(str(p).startswith(f"{FILE}::") for p in report.warnings)
+def test_the_reference_deployment_fits() -> None:
+    errors, warnings, plan = check()
+    assert errors == ()
+    assert paths(warnings) == ["llama.embeddings", "cache.size"]
+    assert plan.capacity is not None and plan.capacity.fit.fits
+    assert plan.capacity.startup.failure_threshold == 67
+    assert all(str(p).startswith(f"{FILE}::") for p in warnings)
 
 
-def test_over_the_limit_is_an_error_with_breakdown_and_fixes(reference: dict[str, Any]) -> None:
-    report = check(reference, llama__resources__limits__memory="2Gi")
-    (error,) = report.errors
+def test_over_the_limit_is_an_error_with_breakdown_and_fixes() -> None:
+    errors, _, _ = check(llama__resources__limits__memory="2Gi", llama__ctxCheckpoints=32)
+    (error,) = errors
     assert error.path == "llama.resources.limits.memory"
     assert "exceeds the limit 2.00 GiB by 618.4 MiB" in error.message
     assert "weights 769.1 MiB, kv cache 38.0 MiB, compute 571.0 MiB, outputs 514.2 MiB, checkpoints 704.0 MiB" in error.message
@@ -64,56 +48,46 @@ def test_over_the_limit_is_an_error_with_breakdown_and_fixes(reference: dict[str
     assert "llama.cacheRamMiB" not in error.message  # nothing to save there
 
 
-def test_prompt_cache_fix_is_offered_when_it_helps(reference: dict[str, Any]) -> None:
-    report = check(reference, llama__cacheRamMiB=8192)
-    (error,) = report.errors
+def test_prompt_cache_fix_is_offered_when_it_helps() -> None:
+    errors, _, _ = check(llama__cacheRamMiB=8192)
+    (error,) = errors
     assert "llama.cacheRamMiB 8192 → 0 saves 8.00 GiB" in error.message
 
 
-def test_little_headroom_is_a_warning(reference: dict[str, Any]) -> None:
-    report = check(reference, llama__resources__limits__memory="2720Mi")
-    assert report.errors == ()
-    assert "only 53.6 MiB of 2.66 GiB left" in report.warnings[0].message
+def test_little_headroom_is_a_warning() -> None:
+    errors, warnings, _ = check(llama__resources__limits__memory="2720Mi", llama__ctxCheckpoints=32)
+    assert errors == ()
+    assert "only 53.6 MiB of 2.66 GiB left" in warnings[0].message
 
 
-@pytest.mark.parametrize(("limit", "level", "message"), [
-    (None, "warnings", "no memory limit"),
-    ("4 GB", "errors", "not a Kubernetes quantity"),
-])
-def test_limit_missing_or_unreadable(reference: dict[str, Any], limit: str | None, level: str, message: str) -> None:
-    report = check(reference, llama__resources__limits__memory=limit)
-    found = [p for p in getattr(report, level) if p.path == "llama.resources.limits.memory"]
-    assert found and message in found[0].message
-
-
-@pytest.mark.parametrize(("request_", "warned"), [("2Gi", False), ("808Mi", False), ("512Mi", True), (None, False)])
-def test_request_below_weights_and_kv(reference: dict[str, Any], request_: str | None, warned: bool) -> None:
-    report = check(reference, llama__resources__requests__memory=request_)
-    found = [p for p in report.warnings if p.path == "llama.resources.requests.memory"]
+@pytest.mark.parametrize(("request_", "warned"), [("2Gi", False), ("808Mi", False), ("512Mi", True)])
+def test_request_below_weights_and_kv(request_: str, warned: bool) -> None:
+    _, warnings, _ = check(llama__resources__requests__memory=request_)
+    found = [p for p in warnings if p.path == "llama.resources.requests.memory"]
     assert bool(found) == warned
     if warned:
         assert "request at least 808Mi" in found[0].message
 
 
 @pytest.mark.parametrize(("threads", "cpu", "error"), [
-    (2, "2", False), (3, "2", True), (2, "1500m", False), (3, "1500m", True), (8, None, False),
+    (2, "2", False), (3, "2", True), (2, "1500m", False), (3, "1500m", True),
 ])
-def test_threads_above_the_cpu_limit(reference: dict[str, Any], threads: int, cpu: str | None, error: bool) -> None:
-    report = check(reference, llama__threads=threads, llama__resources__limits__cpu=cpu)
-    assert ("llama.threads" in paths(report.errors)) == error
+def test_threads_above_the_cpu_limit(threads: int, cpu: str, error: bool) -> None:
+    errors, _, _ = check(llama__threads=threads, llama__resources__limits__cpu=cpu)
+    assert ("llama.threads" in paths(errors)) == error
 
 
 @pytest.mark.parametrize(("context", "parallel", "unified", "error"), [
     (4096, 1, False, False), (1024, 4, False, True), (1024, 4, True, False), (2048, 4, False, False),
 ])
-def test_per_slot_context(reference: dict[str, Any], context: int, parallel: int, unified: bool, error: bool) -> None:
-    report = check(reference, llama__contextSize=context, llama__parallel=parallel, llama__kvUnified=unified)
-    assert ("llama.contextSize" in paths(report.errors)) == error
+def test_per_slot_context(context: int, parallel: int, unified: bool, error: bool) -> None:
+    errors, _, _ = check(llama__contextSize=context, llama__parallel=parallel, llama__kvUnified=unified)
+    assert ("llama.contextSize" in paths(errors)) == error
 
 
-def test_context_beyond_training_is_a_warning(reference: dict[str, Any]) -> None:
-    report = check(reference, llama__contextSize=65536, llama__resources__limits__memory="16Gi")
-    assert "llama.contextSize" in paths(report.warnings)
+def test_context_beyond_training_is_a_warning() -> None:
+    _, warnings, _ = check(llama__contextSize=65536, llama__resources__limits__memory="16Gi")
+    assert "llama.contextSize" in paths(warnings)
 
 
 @pytest.mark.parametrize(("size", "storage_class", "errors", "warnings"), [
@@ -123,104 +97,63 @@ def test_context_beyond_training_is_a_warning(reference: dict[str, Any]) -> None
     ("5Gi", "standard", [], []),
     ("900Mi", "standard", [], ["cache.size"]),  # under 1.25 x the file
     ("500Mi", "standard", ["cache.size"], []),
-    ("lots", "standard", ["cache.size"], []),
 ])
-def test_cache_volume(reference: dict[str, Any], size: str, storage_class: str, errors: list[str], warnings: list[str]) -> None:
-    report = check(reference, cache__size=size, cache__storageClass=storage_class)
-    assert [p for p in paths(report.errors) if p == "cache.size"] == errors
-    assert [p for p in paths(report.warnings) if p == "cache.size"] == warnings
+def test_cache_volume(size: str, storage_class: str, errors: list[str], warnings: list[str]) -> None:
+    found_errors, found_warnings, _ = check(cache__size=size, cache__storageClass=storage_class)
+    assert [p for p in paths(found_errors) if p == "cache.size"] == errors
+    assert [p for p in paths(found_warnings) if p == "cache.size"] == warnings
 
 
 @pytest.mark.parametrize(("name", "oci"), [("oci", True), ("oci-bv", True), ("oci-bv-high", True), ("oci-fss", False), ("gp3", False)])
 def test_oci_block_classes(name: str, oci: bool) -> None:
-    assert is_oci_block_class(name) == oci
+    assert guards.is_oci_block_class(name) == oci
 
 
 @pytest.mark.parametrize(("embeddings", "warned"), [(True, True), (False, False)])
-def test_embeddings_cost(reference: dict[str, Any], embeddings: bool, warned: bool) -> None:
-    report = check(reference, llama__embeddings=embeddings)
-    assert ("llama.embeddings" in paths(report.warnings)) == warned
+def test_embeddings_cost(embeddings: bool, warned: bool) -> None:
+    _, warnings, _ = check(llama__embeddings=embeddings)
+    assert ("llama.embeddings" in paths(warnings)) == warned
 
 
-@pytest.mark.parametrize(("checkpoints", "repo", "file", "warned"), [
-    (None, "ggml-org/gemma-3-1b-it-GGUF", "gemma-3-1b-it-Q4_K_M.gguf", True),
-    (2, "ggml-org/gemma-3-1b-it-GGUF", "gemma-3-1b-it-Q4_K_M.gguf", False),
-    (None, "bartowski/Qwen2.5-0.5B-Instruct-GGUF", "Qwen2.5-0.5B-Instruct-Q4_K_M.gguf", False),  # no SWA
-])
-def test_unset_checkpoints(reference: dict[str, Any], checkpoints: int | None, repo: str, file: str, warned: bool) -> None:
-    report = check(reference, llama__ctxCheckpoints=checkpoints, model__hfRepo=repo, model__hfFile=file)
-    assert ("llama.ctxCheckpoints" in paths(report.warnings)) == warned
+def test_a_model_outside_the_catalog_needs_a_geometry() -> None:
+    errors, _, plan = check(model__hfRepo="someone/else-GGUF")
+    assert paths(errors) == ["model.geometry"] and plan.capacity is None
+    assert "gemma-gitops inspect FILE.gguf" in errors[0].message
 
 
-def test_a_model_outside_the_catalog_needs_a_geometry(reference: dict[str, Any]) -> None:
-    report = check(reference, model__hfRepo="someone/else-GGUF")
-    assert paths(report.errors) == ["model.geometry"] and report.budget is None
-    assert "gemma-gitops inspect FILE.gguf" in report.errors[0].message
+GEOMETRY = {"fileSizeBytes": 400_000_000, "nLayer": 24, "nHead": 14, "nHeadKv": 2, "headDimK": 64, "headDimV": 64,
+            "nEmbd": 896, "nFf": 4864, "nVocab": 151936, "nCtxTrain": 32768, "slidingWindow": 0, "swaPattern": 0}
 
 
-def test_a_geometry_is_used_and_checked(reference: dict[str, Any]) -> None:
-    geometry = {"fileSizeBytes": 400_000_000, "nLayer": 24, "nHead": 14, "nHeadKv": 2, "headDimK": 64, "headDimV": 64,
-                "nEmbd": 896, "nFf": 4864, "nVocab": 151936, "nCtxTrain": 32768, "slidingWindow": 0, "swaPattern": 0}
-    report = check(reference, model__hfRepo="someone/else-GGUF", model__geometry=dict(geometry))
-    assert report.budget is not None and report.budget.weights == 400_000_000
-    broken = {**geometry, "nFf": 0, "extra": 1}
-    del broken["nVocab"]
-    report = check(reference, model__geometry=broken)
-    assert paths(report.errors) == ["model.geometry.extra", "model.geometry.nFf", "model.geometry.nVocab"]
+def test_a_geometry_is_used() -> None:
+    _, _, plan = check(model__hfRepo="someone/else-GGUF", model__geometry=dict(GEOMETRY))
+    assert plan.capacity is not None and plan.capacity.budget.weights == 400_000_000
 
 
-@pytest.mark.parametrize(("key", "value", "error"), [
-    ("cacheTypeK", "q8_0", False), ("cacheTypeV", "q4_0", False), ("cacheTypeK", "q3_k", True), ("cacheTypeV", "fp8", True),
-])
-def test_cache_types(reference: dict[str, Any], key: str, value: str, error: bool) -> None:
-    report = check(reference, **{f"llama__{key}": value})
-    assert (f"llama.{key}" in paths(report.errors)) == error
+@pytest.mark.parametrize(("key", "value", "error"), [("cacheTypeK", "q8_0", False), ("cacheTypeV", "q4_0", False)])
+def test_cache_types(key: str, value: str, error: bool) -> None:
+    errors, _, _ = check(**{f"llama__{key}": value})
+    assert (f"llama.{key}" in paths(errors)) == error
 
 
-def test_a_row_that_does_not_fill_whole_blocks(reference: dict[str, Any]) -> None:
+def test_a_row_that_does_not_fill_whole_blocks() -> None:
     geometry = {"fileSizeBytes": 1, "nLayer": 2, "nHead": 1, "nHeadKv": 1, "headDimK": 80, "headDimV": 80, "nEmbd": 80,
                 "nFf": 160, "nVocab": 100, "nCtxTrain": 4096, "slidingWindow": 0, "swaPattern": 0}
-    report = check(reference, model__geometry=geometry, llama__cacheTypeK="q8_0")
-    assert paths(report.errors) == ["llama.cacheTypeK"]
+    errors, _, _ = check(model__geometry=geometry, llama__cacheTypeK="q8_0", cache__size="1Gi")
+    assert paths(errors) == ["llama.cacheTypeK"]
 
 
-def test_a_bad_startup_block_is_an_error(reference: dict[str, Any]) -> None:
-    report = check(reference, llama__startup__minDownloadMiBps=0)
-    assert "llama.startup" in paths(report.errors) and report.startup is None
-
-
-@pytest.mark.parametrize(("kind", "replicas", "mode", "flagged"), [
-    ("Deployment", 2, "ReadWriteOnce", True),
-    ("Deployment", 2, "ReadWriteOncePod", True),
-    ("Deployment", 1, "ReadWriteOnce", False),
-    ("Deployment", 3, "ReadWriteMany", False),
-    ("StatefulSet", 3, "ReadWriteOnce", False),  # one volume per replica
+# What the guards once checked and the schema now refuses before a plan exists (exit 2, with file and line).
+@pytest.mark.parametrize("changes", [
+    {"llama__resources__limits__memory": "4 GB"},
+    {"cache__size": "lots"},
+    {"llama__cacheTypeK": "q3_k"},
+    {"llama__cacheTypeV": "fp8"},
+    {"llama__startup__minDownloadMiBps": 0},
+    {"model__geometry": {**GEOMETRY, "nFf": 0}},
+    {"model__geometry": {**GEOMETRY, "extra": 1}},
+    *({f"llama__{key}": 0} for key in ("contextSize", "batchSize", "ubatchSize", "parallel")),
 ])
-def test_shared_volume(reference: dict[str, Any], kind: str, replicas: int, mode: str, flagged: bool) -> None:
-    set_path(reference, "replicas", replicas)
-    set_path(reference, "cache.accessMode", mode)
-    assert bool(shared_volume_problems(reference, FILE, kind)) == flagged
-
-
-@pytest.mark.parametrize(("gateway", "nginx", "llama", "errors", "warnings"), [
-    (700, 630, 600, 0, 0),
-    (600, 630, 600, 1, 0),  # the gateway gives up first
-    (700, 600, 630, 1, 0),  # nginx gives up first
-    (603, 600, 600, 0, 2),  # outer and inner fire together
-    (700, 630, 0, 1, 0),
-])
-def test_timeouts(gateway: float, nginx: float, llama: float, errors: int, warnings: int) -> None:
-    found = timeout_problems(FILE, Timeouts(gateway, nginx, llama))
-    assert (len(found[0]), len(found[1])) == (errors, warnings)
-
-
-def test_check_values_runs_the_timeout_guard_when_given(reference: dict[str, Any]) -> None:
-    report = check_values(reference, FILE, Timeouts(600, 630, 600))
-    assert "requestTimeoutSeconds" in paths(report.errors)
-    assert "gives up after 600s, before the nginx (630s)" in report.errors[0].message
-
-
-@pytest.mark.parametrize("key", ["contextSize", "batchSize", "ubatchSize", "parallel"])
-def test_sizes_must_be_positive(reference: dict[str, Any], key: str) -> None:
-    report = check(reference, **{f"llama__{key}": 0})
-    assert paths(report.errors) == [f"llama.{key}"] and report.budget is None
+def test_the_schema_refuses_what_no_guard_needs_to_check(changes: dict[str, Any]) -> None:
+    with pytest.raises(ValuesError):
+        plan_for("prod", **changes)

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import copy
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from generator.capacity.budget import Fit, LlamaSettings, predict
 from generator.capacity.catalog import CATALOG
-from generator.capacity.command import budget_command, inspect_command
-from generator.capacity.guards import check_values
 from generator.capacity.report import (
     BAR_WIDTH,
     EnvironmentBudget,
@@ -27,11 +23,11 @@ from generator.capacity.report import (
     text,
     to_json,
 )
-from generator.cli import Cli
+from generator.cli import cli
 from generator.errors import EXIT_BAD_INPUT, EXIT_FAILED
-from generator.settings import Settings
-
-from .conftest import REFERENCE
+from generator.pipeline import budget_of
+from tests.conftest import REPO
+from tests.plans import plan_for
 
 GiB = 2**30
 BUDGET = predict(CATALOG[0].geometry, LlamaSettings(embeddings=True))
@@ -66,21 +62,24 @@ def test_limits_line(limit: int | None, request_: int | None, expected: str) -> 
     assert limits_line(Fit(BUDGET.total, 0, limit, request_)) == expected
 
 
-def env_budget(values: dict[str, Any], name: str = "prod") -> EnvironmentBudget:
-    return EnvironmentBudget(name, f"values/{name}.yaml", "gemma-3-1b-it", check_values(values, f"values/{name}.yaml"))
+# The reference values with llama.cpp's default of 32 checkpoints per slot, the numbers below.
+WORST: dict[str, Any] = {"llama__ctxCheckpoints": 32}
+TIGHT: dict[str, Any] = {**WORST, "llama__resources__limits__memory": "2Gi"}
+
+
+def env_budget(name: str = "prod", **changes: Any) -> EnvironmentBudget:
+    return budget_of(plan_for("prod", name, **changes))
 
 
 def test_text_report_of_the_reference() -> None:
-    lines = text(env_budget(copy.deepcopy(REFERENCE)))
-    assert lines[0] == "values/prod.yaml: gemma-3-1b-it"
+    lines = text(env_budget(**WORST))
+    assert lines[0] == "values/prod.yaml: gemma-3-1b-it (ggml-org/gemma-3-1b-it-GGUF/gemma-3-1b-it-Q4_K_M.gguf)"
     assert "  startupProbe: periodSeconds 10, failureThreshold 67 (670s for a 385s download and a 60s load)" in lines
     assert lines[-1].startswith("  values/prod.yaml::cache.size: [warning] OCI block volumes are at least 50 GB")
 
 
 def test_json_is_one_sorted_document() -> None:
-    tight = copy.deepcopy(REFERENCE)
-    tight["llama"]["resources"]["limits"]["memory"] = "2Gi"
-    document = to_json([env_budget(copy.deepcopy(REFERENCE)), env_budget(tight, "tight")])
+    document = to_json([env_budget(**WORST), env_budget("tight", **TIGHT)])
     data = json.loads(document)
     assert document.endswith("}\n]\n")
     assert [d["environment"] for d in data] == ["prod", "tight"]
@@ -90,42 +89,33 @@ def test_json_is_one_sorted_document() -> None:
 
 
 def test_summary() -> None:
-    tight = copy.deepcopy(REFERENCE)
-    tight["llama"]["resources"]["limits"]["memory"] = "2Gi"
-    envs = [env_budget(copy.deepcopy(REFERENCE)), env_budget(tight, "tight")]
-    assert summary(envs) == "Summary: 2 environments - Fit: 1, Errors: 1, Warnings: 6"
+    envs = [env_budget(**WORST), env_budget("tight", **TIGHT)]
+    assert summary(envs) == "Summary: 2 environments - Fit: 1, Errors: 1, Warnings: 4"
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A project with a permissive schema, a reference environment and one that cannot fit."""
-    (tmp_path / "schemas").mkdir()
-    (tmp_path / "schemas" / "values.schema.json").write_text('{"type": "object"}\n', encoding="utf-8")
+    """A project with the repository's schema, the reference environment and one that cannot fit."""
+    shutil.copytree(REPO / "schemas", tmp_path / "schemas")
     (tmp_path / "values").mkdir()
-    (tmp_path / "values" / "prod.yaml").write_text(yaml.safe_dump(REFERENCE), encoding="utf-8")
-    tight = copy.deepcopy(REFERENCE)
-    tight["llama"]["resources"]["limits"]["memory"] = "2Gi"
-    (tmp_path / "values" / "tight.yaml").write_text(yaml.safe_dump(tight), encoding="utf-8")
+    prod = (REPO / "values" / "prod.yaml").read_text(encoding="utf-8")
+    (tmp_path / "values" / "prod.yaml").write_text(prod, encoding="utf-8")
+    tight = prod.replace("memory: 4Gi}", "memory: 2Gi}").replace("\nllama:\n", "\nllama:\n  ctxCheckpoints: 32\n")
+    assert tight.count("2Gi}") == 2 and "ctxCheckpoints: 32" in tight
+    (tmp_path / "values" / "tight.yaml").write_text(tight, encoding="utf-8")
     return tmp_path
 
 
 def invoke(project: Path, *args: str) -> Any:
-    """Run a capacity command through a group built like generator.cli's."""
-
-    @click.group(cls=Cli)
-    def group() -> None:
-        """Test group."""
-
-    group.add_command(budget_command)
-    group.add_command(inspect_command)
-    return CliRunner().invoke(group, list(args), obj=Settings(root=project))
+    """Run a command through the real command group."""
+    return CliRunner().invoke(cli, ["--root", str(project), *args])
 
 
 def test_budget_command_fits(project: Path) -> None:
     result = invoke(project, "budget", "prod")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == "values/prod.yaml: gemma-3-1b-it (ggml-org/gemma-3-1b-it-GGUF/gemma-3-1b-it-Q4_K_M.gguf)"
-    assert result.output.splitlines()[-1] == "Summary: 1 environment - Fit: 1, Errors: 0, Warnings: 3"
+    assert result.output.splitlines()[-1] == "Summary: 1 environment - Fit: 1, Errors: 0, Warnings: 2"
 
 
 def test_budget_command_fails_when_an_environment_does_not_fit(project: Path) -> None:

@@ -8,29 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from generator.cli import Cli, root_option
-from generator.diff import diff_command
-from generator.settings import Settings
+from generator.cli import cli
 from tests.conftest import REPO
 
 # Values the expected outputs name, pinned in the base commit so the tests do not follow values/ edits.
 PINNED: dict[tuple[str, tuple[str, ...]], Any] = {("prod", ("llama", "contextSize")): 4096}
 
-
-@click.group(cls=Cli)
-@root_option
-@click.pass_context
-def cli(ctx: click.Context, root: Path) -> None:
-    """The project's group, rebuilt here so the tests do not depend on where `diff` is registered."""
-    ctx.obj = Settings(root=root.resolve())
-
-
-cli.add_command(diff_command, "diff")
 
 Diff = Callable[..., Result]
 Git = Callable[..., str]

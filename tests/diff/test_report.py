@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from generator.diffing.fields import FieldChange, Op
 from generator.diffing.report import Report, markdown, text
-from generator.diffing.resources import EnvDiff, ResourceDiff, ResourceKey, Status
+from generator.diffing.resources import EnvDiff, ResourceDiff, Status
+from generator.manifest import Identity
 
-DEPLOYMENT = ResourceDiff(ResourceKey("Deployment", "default", "gemma"), Status.CHANGED, (
+DEPLOYMENT = ResourceDiff(Identity("Deployment", "default", "gemma"), Status.CHANGED, (
     FieldChange("spec.template.spec.containers[llama-server].args", Op.CHANGED, "-c 4096", "-c 8192"),
     FieldChange("spec.template.spec.containers[llama-server].args", Op.ADDED, after="--embeddings"),
 ))
-CONFIGMAP = ResourceDiff(ResourceKey("ConfigMap", "default", "gemma-proxy"), Status.CHANGED, (
+CONFIGMAP = ResourceDiff(Identity("ConfigMap", "default", "gemma-proxy"), Status.CHANGED, (
     FieldChange('data["nginx.conf"]', Op.TEXT, lines=("@@ -1 +1 @@", "-a 600s;", "+a 900s;")),
 ))
-STORE = ResourceDiff(ResourceKey("ClusterSecretStore", "", "oci-vault"), Status.ADDED)
-CERT = ResourceDiff(ResourceKey("Certificate", "default", "gemma-tls"), Status.REMOVED)
+STORE = ResourceDiff(Identity("ClusterSecretStore", "", "oci-vault"), Status.ADDED)
+CERT = ResourceDiff(Identity("Certificate", "default", "gemma-tls"), Status.REMOVED)
 REPORT = Report("1a2b3c4", "merge base of HEAD and main", (),
                 (EnvDiff("prod", (DEPLOYMENT, CONFIGMAP, STORE, CERT)), EnvDiff("staging", ())))
 UNCHANGED = Report("1a2b3c4", "--base main", (), (EnvDiff("prod", ()), EnvDiff("staging", ())))
@@ -99,7 +100,7 @@ def test_markdown_without_changes() -> None:
 
 def test_markdown_fences_outgrow_backticks_in_the_content() -> None:
     change = FieldChange("data.script", Op.TEXT, lines=("+echo ```",))
-    resource = ResourceDiff(ResourceKey("ConfigMap", "d", "a`b"), Status.CHANGED, (change,))
+    resource = ResourceDiff(Identity("ConfigMap", "d", "a`b"), Status.CHANGED, (change,))
     report = Report("1a2b3c4", "--base main", ("a `note`",), (EnvDiff("prod", (resource,)),))
     lines = markdown(report).splitlines()
     assert "> **Note:** a `note`" in lines

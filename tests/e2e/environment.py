@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from generator.cli import cli
 from generator.manifest import Manifest
-from generator.render import render_environment
+from generator.plan import build_plan
+from generator.render import render_plan
 from generator.settings import SCHEMA_FILE, VALUES_DIR, Settings
 from generator.values import load_environment, load_schema
 from tests.e2e.pins import REPO
@@ -38,18 +39,19 @@ def scratch_project(root: Path) -> Settings:
 
 def merged_values(settings: Settings) -> dict[str, Any]:
     """The e2e environment's values after layering and validation."""
-    return dict(load_environment(ENV, settings, load_schema(settings)).values)
+    return dict(load_environment(ENV, settings, load_schema(settings)).data)
 
 
 def render(settings: Settings) -> list[Manifest]:
-    """Every manifest of the e2e environment, as `make render` would write them."""
-    return render_environment(load_environment(ENV, settings, load_schema(settings)))
+    """Every manifest of the e2e environment, as `make render` would write them (its Application left out)."""
+    manifests = render_plan(build_plan(load_environment(ENV, settings, load_schema(settings))))
+    return [m for m in manifests if not m.path.startswith("argocd/")]
 
 
 def workload(manifests: list[Manifest]) -> dict[str, Any]:
     """The one Deployment (or StatefulSet) that runs the pod."""
-    found = [m.doc for m in manifests if m.kind in WORKLOAD_KINDS]
-    assert len(found) == 1, f"expected one workload, rendered {[m.kind for m in manifests]}"
+    found = [dict(m.doc) for m in manifests if m.identity.kind in WORKLOAD_KINDS]
+    assert len(found) == 1, f"expected one workload, rendered {[m.identity.kind for m in manifests]}"
     return found[0]
 
 

@@ -33,7 +33,7 @@ def test_the_schema_default_image_is_the_tested_build() -> None:
 @pytest.mark.parametrize("env", environment_names(Settings(root=REPO)))
 def test_every_environment_deploys_the_tested_build(env: str) -> None:
     settings = Settings(root=REPO)
-    image = load_environment(env, settings, load_schema(settings)).values["llama"]["image"]
+    image = load_environment(env, settings, load_schema(settings)).data["llama"]["image"]
     assert without_digest(image) == server_image(pinned_build()), f"values/{env}.yaml: llama.image {image}; {FIX}"
 
 

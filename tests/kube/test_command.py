@@ -7,33 +7,20 @@ import os
 import stat
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner, Result
 
-from generator.cli import Cli
-from generator.kube.command import validate_command
+from generator.cli import cli
 from generator.kube.config import ENV_SCHEMA_LOCATIONS
-from generator.settings import Settings
 from tests.kube.conftest import NEGATIVE, POSITIVE
 
 CLEAN = "Summary: 9 resources found in 9 files - Valid: 9, Invalid: 0, Errors: 0, Skipped: 0\n"
 
 
-@click.group(cls=Cli)
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
-@click.pass_context
-def group(ctx: click.Context, root: Path) -> None:
-    """The project's group as generator.cli builds it, with validate registered."""
-    ctx.obj = Settings(root=root.resolve())
-
-
-group.add_command(validate_command)
-
 
 def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
     """Run `--root ... validate ...` as the console script would."""
-    return CliRunner().invoke(group, list(args), env=env, catch_exceptions=False)
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
 
 def test_a_clean_tree_exits_0(crd_schemas: Path) -> None:
@@ -99,7 +86,7 @@ def test_an_ignored_kind_is_reported_as_skipped(crd_schemas: Path) -> None:
     ],
 )
 def test_bad_options_exit_2_without_a_traceback(args: list[str], message: str, crd_schemas: Path) -> None:
-    result = CliRunner().invoke(group, ["--root", str(POSITIVE), "validate", *args], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["--root", str(POSITIVE), "validate", *args], catch_exceptions=False)
     assert result.exit_code == 2
     assert result.output.startswith(message)
 
@@ -110,11 +97,9 @@ def test_missing_default_directories_exit_2(tmp_path: Path) -> None:
     assert f"error: nothing to validate: rendered/, argocd/ not found under {tmp_path}" in result.output
 
 
-def test_without_a_settings_object_the_root_is_the_working_directory(
-    crd_schemas: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_without_root_the_root_is_the_working_directory(crd_schemas: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(POSITIVE)
-    result = CliRunner().invoke(validate_command, ["--schema-location", str(crd_schemas)], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["validate", "--schema-location", str(crd_schemas)], catch_exceptions=False)
     assert (result.exit_code, result.output) == (0, CLEAN)
 
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import cli
-from generator.kube.policy import assert_policy_clean
+from testkit.policy import assert_policy_clean
 
 REPO = Path(__file__).resolve().parents[2]
 ENVS = sorted(p.name for p in (REPO / "rendered").iterdir() if p.is_dir())

@@ -27,7 +27,7 @@ def test_positive_set_is_clean(version: str, crd_schemas: Path) -> None:
 
 def test_positive_set_covers_the_kinds_it_promises(crd_schemas: Path) -> None:
     report = validate_paths([POSITIVE / "rendered", POSITIVE / "argocd"], options_for(POSITIVE, crd_schemas))
-    kinds = {(r.signature.api_version, r.signature.kind) for r in report.results if r.signature}
+    kinds = {(r.identity.api_version, r.identity.kind) for r in report.results if r.identity}
     assert kinds == {
         ("apps/v1", "Deployment"),
         ("v1", "Service"),

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from generator.errors import Problem
-from generator.kube import policy
-from generator.kube.policy import (
+from testkit import policy
+from testkit.policy import (
     CHECKOV_OFFLINE_ENV,
     assert_policy_clean,
     checkov_argv,

@@ -19,9 +19,9 @@ from generator.kube.registry import (
     SchemaRegistry,
     download,
 )
-from generator.kube.resource import Signature
+from generator.manifest import Identity
 
-WIDGET = Signature("example.com/v1", "Widget", "gemma", "w")
+WIDGET = Identity.of("example.com/v1", "Widget", "gemma", "w")
 WIDGET_SCHEMA = {"type": "object", "properties": {"spec": {"type": "object", "additionalProperties": False}}}
 
 
@@ -70,7 +70,7 @@ def test_the_wheel_ships_the_default_versions() -> None:
 
 
 def test_core_kinds_come_from_the_bundled_strict_schemas() -> None:
-    compiled = registry().lookup(Signature("apps/v1", "Deployment"), "1.31")
+    compiled = registry().lookup(Identity.of("apps/v1", "Deployment"), "1.31")
     assert compiled.source == "Kubernetes 1.31"
     assert compiled.versioned
     errors = list(compiled.validator.iter_errors({"apiVersion": "apps/v1", "kind": "Deployment", "spek": {}}))
@@ -80,21 +80,21 @@ def test_core_kinds_come_from_the_bundled_strict_schemas() -> None:
 def test_a_bundled_file_for_another_group_is_not_used() -> None:
     """`deployment-apps-v1.json` must not validate a CRD `Deployment` of `apps.example.com/v1`."""
     with pytest.raises(SchemaNotFound):
-        registry().lookup(Signature("apps.example.com/v1", "Deployment"), "1.31")
+        registry().lookup(Identity.of("apps.example.com/v1", "Deployment"), "1.31")
 
 
 def test_each_schema_is_compiled_once() -> None:
     reg = registry()
-    first = reg.lookup(Signature("v1", "Service"), "1.34")
-    assert reg.lookup(Signature("v1", "Service", "other", "x"), "1.34") is first
-    assert reg.lookup(Signature("v1", "Service"), "1.31") is not first
+    first = reg.lookup(Identity.of("v1", "Service"), "1.34")
+    assert reg.lookup(Identity.of("v1", "Service", "other", "x"), "1.34") is first
+    assert reg.lookup(Identity.of("v1", "Service"), "1.31") is not first
 
 
 def test_locations_are_tried_in_order_and_not_found_moves_on(tmp_path: Path, crd_schemas: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     found = registry(empty.as_posix(), crd_schemas.as_posix()).lookup(
-        Signature("argoproj.io/v1alpha1", "Application"), "1.31"
+        Identity.of("argoproj.io/v1alpha1", "Application"), "1.31"
     )
     assert found.source == f"{crd_schemas.as_posix()}/argoproj.io/application_v1alpha1.json"
 

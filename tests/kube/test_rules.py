@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from generator.kube.resource import Resource, signature_of
 from generator.kube.rules import MODULES, RULES, Scope, documentation
 from generator.kube.rules.base import selector_matches
+from generator.manifest import Manifest
 
 
-def resource(body: dict[str, Any], label: str = "x.yaml") -> Resource:
+def resource(body: dict[str, Any], label: str = "x.yaml") -> Manifest:
     """A resource as loading a file would produce it."""
-    return Resource(Path(label), 0, label, signature_of(body), body)
+    return Manifest(label, body, label=label)
 
 
 def scope(*bodies: dict[str, Any], root: Path = Path("/")) -> Scope:
@@ -25,7 +25,7 @@ def scope(*bodies: dict[str, Any], root: Path = Path("/")) -> Scope:
 
 def findings(rule_id: str, *bodies: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(label, path, message) of one rule's findings."""
-    return [(f.resource.label, f.path, f.message) for f in RULES[rule_id](scope(*bodies))]
+    return [(f.file, f.path, f.message) for f in RULES[rule_id](scope(*bodies))]
 
 
 def deployment(labels: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:

@@ -8,16 +8,17 @@ from typing import Any
 
 from generator.kube.location import parse_location
 from generator.kube.registry import SchemaRegistry
-from generator.kube.report import Issue, Status
-from generator.kube.resource import Resource, signature_of
+from generator.kube.report import Status
 from generator.kube.validator import validate_resource
+from generator.manifest import Manifest
+from generator.problems import Problem
 
 VERSIONS = ("1.31", "1.34")
 
 
-def resource(body: dict[str, Any]) -> Resource:
+def resource(body: dict[str, Any]) -> Manifest:
     """A resource as loading `x.yaml` would produce it."""
-    return Resource(Path("x.yaml"), 0, "x.yaml", signature_of(body), body)
+    return Manifest("x.yaml", body, label="x.yaml")
 
 
 def registry(*directories: Path) -> SchemaRegistry:
@@ -35,7 +36,7 @@ def test_an_api_removed_in_a_later_version_names_that_version() -> None:
     }
     result = validate_resource(resource(body), registry(), VERSIONS, frozenset())
     assert result.status is Status.ERROR
-    assert [i.message for i in result.issues] == [
+    assert [i.message for i in result.problems] == [
         (
             "no schema found for flowcontrol.apiserver.k8s.io/v1beta3 FlowSchema [Kubernetes 1.34]"
             " (tried the bundled Kubernetes schemas); add its schema to a schema location, or list the kind in ignore-kinds"
@@ -53,12 +54,14 @@ def test_a_schema_error_in_one_version_only_names_that_version() -> None:
     }
     result = validate_resource(resource(body), registry(), VERSIONS, frozenset())
     assert result.status is Status.INVALID
-    assert result.issues == (
-        Issue("$.spec", "Additional properties are not allowed ('foo' was unexpected) [Kubernetes 1.34]", "Pod"),
-        Issue(
+    assert result.problems == (
+        Problem("x.yaml", "$.spec", "Additional properties are not allowed ('foo' was unexpected) [Kubernetes 1.34]",
+                rule="Pod"),
+        Problem(
+            "x.yaml",
             "$.spec",
             "Additional properties are not allowed ('foo', 'resources' were unexpected) [Kubernetes 1.31]",
-            "Pod",
+            rule="Pod",
         ),
     )
 
@@ -69,7 +72,7 @@ def test_a_broken_schema_leaves_the_resource_unchecked(tmp_path: Path) -> None:
     body = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
     result = validate_resource(resource(body), registry(tmp_path), VERSIONS, frozenset())
     assert result.status is Status.ERROR
-    [issue] = result.issues
+    [issue] = result.problems
     assert issue.message.startswith(
         f"broken schema at {tmp_path.as_posix()}/example.com/widget_v1.json: not valid JSON"
     )
@@ -82,7 +85,7 @@ def test_a_remote_ref_is_never_fetched(tmp_path: Path) -> None:
     body = {"apiVersion": "example.com/v1", "kind": "Widget", "spec": {}}
     result = validate_resource(resource(body), registry(tmp_path), VERSIONS, frozenset())
     assert result.status is Status.ERROR
-    assert "cannot be applied offline" in result.issues[0].message
+    assert "cannot be applied offline" in result.problems[0].message
 
 
 def test_ignored_kinds_are_skipped_by_kind_or_api_version_and_kind() -> None:

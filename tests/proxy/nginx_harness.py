@@ -24,7 +24,8 @@ from typing import Any
 
 import yaml
 
-from generator.render import API_KEY_FILE, PROXY_CONF_DIR, PROXY_RUN_DIR, PROXY_SECRET_DIR, render_environment
+from generator.plan import build_plan
+from generator.render import API_KEY_FILE, PROXY_CONF_DIR, PROXY_RUN_DIR, PROXY_SECRET_DIR, render_plan
 from generator.settings import SCHEMA_FILE, Settings
 from generator.values import load_environment, load_schema
 
@@ -85,9 +86,9 @@ def render_proxy_files(project: Path, values: dict[str, Any], env: str = "test")
 
 def configmap_data(settings: Settings, env: str) -> dict[str, str]:
     """Render one environment of a project and return the proxy ConfigMap's data."""
-    environment = load_environment(env, settings, load_schema(settings))
-    for item in render_environment(environment):
-        if item.kind == "ConfigMap" and item.name.endswith("-proxy"):
+    plan = build_plan(load_environment(env, settings, load_schema(settings)))
+    for item in render_plan(plan):
+        if item.identity.kind == "ConfigMap" and item.identity.name.endswith("-proxy"):
             return dict(item.doc["data"])
     raise AssertionError(f"no proxy ConfigMap rendered for {env}")
 

@@ -6,18 +6,16 @@ from typing import Any
 
 import pytest
 
-from generator.render import render_application, render_environment
-from generator.settings import Settings
-from generator.values import load_environment, load_schema
-from tests.conftest import REPO
-
-SETTINGS = Settings(root=REPO)
+from generator.render import render_plan
+from tests.plans import plan_for
 
 
-def docs(env: str = "prod") -> dict[str, dict[str, Any]]:
-    environment = load_environment(env, SETTINGS, load_schema(SETTINGS))
-    out = {f"{m.kind}/{m.name}": m.doc for m in render_environment(environment)}
-    out["Application"] = render_application(environment).doc
+def docs(env: str = "prod", **changes: Any) -> dict[str, dict[str, Any]]:
+    """The rendered documents of an environment by `Kind/name`; its Argo CD Application as `Application`."""
+    out: dict[str, dict[str, Any]] = {}
+    for m in render_plan(plan_for(env, **changes)):
+        key = "Application" if m.path.startswith("argocd/") else f"{m.identity.kind}/{m.identity.name}"
+        out[key] = dict(m.doc)
     return out
 
 

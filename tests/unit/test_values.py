@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from generator.values import dotted, merge, parse_layer, schema_defaults
+from generator.problems import key_path
+from generator.values import merge, parse_layer, schema_defaults
 from tests.conftest import REPO
 
 SCHEMA = json.loads((REPO / "schemas/values.schema.json").read_text())
@@ -109,8 +110,8 @@ def test_hostname(host: str, ok: bool) -> None:
     (("a", 0, "b"), "a[0].b"),
     ((), ""),
 ])
-def test_dotted(path: tuple[str | int, ...], expected: str) -> None:
-    assert dotted(path) == expected
+def test_key_path(path: tuple[str | int, ...], expected: str) -> None:
+    assert key_path(path) == expected
 
 
 def test_parse_layer_records_lines_of_nested_keys() -> None:

@@ -22,7 +22,7 @@ from generator.kube.rules import (
     volume_mount,
     workload_selector,
 )
-from generator.kube.rules.base import Finding, Rule, Scope
+from generator.kube.rules.base import Rule, Scope
 
 MODULES: tuple[ModuleType, ...] = (
     unique_resource,
@@ -46,4 +46,4 @@ def documentation(rule_id: str) -> str:
     return module.__doc__ or ""
 
 
-__all__ = ["RULES", "Finding", "Rule", "Scope", "documentation"]
+__all__ = ["RULES", "Rule", "Scope", "documentation"]

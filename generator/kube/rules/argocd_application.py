@@ -26,31 +26,32 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from generator.kube.resource import Resource
 from generator.kube.rules.base import (
-    Finding,
     Path_,
     Scope,
     as_dict,
     as_list,
     dig,
+    finding,
     jpath,
 )
+from generator.manifest import Manifest
+from generator.problems import Problem
 
 ID = "argocd-application"
 
 
-def check(scope: Scope) -> Iterator[Finding]:
+def check(scope: Scope) -> Iterator[Problem]:
     """Report missing source paths and resources outside the destination namespace."""
     for app in scope.of_kind("Application", "argoproj.io"):
-        destination = dig(app.body, "spec", "destination", "namespace")
+        destination = dig(app.doc, "spec", "destination", "namespace")
         for path, source in sources(app):
             yield from _check_source(scope, app, path, source, destination)
 
 
-def sources(app: Resource) -> Iterator[tuple[Path_, Mapping[str, Any]]]:
+def sources(app: Manifest) -> Iterator[tuple[Path_, Mapping[str, Any]]]:
     """(path, source) of every source that names a directory in a repository."""
-    spec = as_dict(app.body.get("spec"))
+    spec = as_dict(app.doc.get("spec"))
     if "source" in spec:
         candidates: list[tuple[Path_, Any]] = [(("spec", "source"), spec["source"])]
     else:
@@ -62,13 +63,13 @@ def sources(app: Resource) -> Iterator[tuple[Path_, Mapping[str, Any]]]:
 
 
 def _check_source(
-    scope: Scope, app: Resource, path: Path_, source: Mapping[str, Any], destination: Any
-) -> Iterator[Finding]:
+    scope: Scope, app: Manifest, path: Path_, source: Mapping[str, Any], destination: Any
+) -> Iterator[Problem]:
     """Findings for one source: a path that is not a directory, or namespace mismatches."""
     directory = resolve_inside(scope.root, source["path"])
     if directory is None or not directory.is_dir():
         message = f"{source['path']!r} does not exist under the project root (run the render first?)"
-        yield Finding(app, jpath(*path, "path"), message)
+        yield finding(app, jpath(*path, "path"), message)
         return
     if not isinstance(destination, str):
         return
@@ -77,17 +78,17 @@ def _check_source(
         first = found[0]
         message = (
             f"{destination!r} does not match namespace {namespace!r} of {len(found)} resource(s) at"
-            f" {source['path']} (first: {first.signature.describe()} in {first.label})"
+            f" {source['path']} (first: {first.identity.describe()} in {first.label})"
         )
-        yield Finding(app, jpath("spec", "destination", "namespace"), message)
+        yield finding(app, jpath("spec", "destination", "namespace"), message)
 
 
-def foreign_namespaces(resources: Iterable[Resource], destination: str) -> dict[str, list[Resource]]:
+def foreign_namespaces(resources: Iterable[Manifest], destination: str) -> dict[str, list[Manifest]]:
     """The resources that set a namespace other than the destination, by that namespace."""
-    found: dict[str, list[Resource]] = {}
+    found: dict[str, list[Manifest]] = {}
     for resource in resources:
-        namespace = resource.signature.namespace
-        if namespace is not None and namespace != destination:
+        namespace = resource.identity.namespace
+        if namespace and namespace != destination:
             found.setdefault(namespace, []).append(resource)
     return found
 

@@ -1,4 +1,4 @@
-"""What every rule works with: a Scope of resources in, Findings out, and small safe accessors.
+"""What every rule works with: a Scope of resources in, Problems out, and small safe accessors.
 
 Rendered data may be malformed (the schema check reports that); these accessors treat a
 wrong type as absent, so a rule never fails on data it does not understand.
@@ -11,18 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.kube.resource import Resource
+from generator.manifest import Manifest
+from generator.problems import KeyPath, Problem, json_path
 
-Path_ = tuple[str | int, ...]  # a path into a resource: ("spec", "ports", 0, "targetPort")
+Path_ = KeyPath  # a path into a resource: ("spec", "ports", 0, "targetPort")
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One rule violation: the resource, the JSON path inside it, and the message."""
-
-    resource: Resource
-    path: str
-    message: str
+def finding(resource: Manifest, path: str, message: str) -> Problem:
+    """One rule violation at a JSON path of a resource; the rule's ID is added by whoever runs it."""
+    return Problem(resource.where, path, message)
 
 
 @dataclass(frozen=True)
@@ -31,23 +28,20 @@ class Scope:
 
     name: str
     root: Path
-    resources: tuple[Resource, ...]
-    resources_at: Callable[[Path, bool], tuple[Resource, ...]]  # directory, recurse → its resources
+    resources: tuple[Manifest, ...]
+    resources_at: Callable[[Path, bool], tuple[Manifest, ...]]  # directory, recurse → its resources
 
-    def of_kind(self, kind: str, group: str | None = None) -> list[Resource]:
+    def of_kind(self, kind: str, group: str | None = None) -> list[Manifest]:
         """The resources of a kind (and API group, when given), in scope order."""
-        return [r for r in self.resources if r.signature.kind == kind and (group is None or r.signature.group == group)]
+        return [r for r in self.resources if r.identity.kind == kind and (group is None or r.identity.group == group)]
 
 
-Rule = Callable[[Scope], Iterator[Finding]]
+Rule = Callable[[Scope], Iterator[Problem]]
 
 
 def jpath(*parts: str | int) -> str:
     """A JSON path as jsonschema writes it: `$.spec.ports[0].targetPort`."""
-    text = "$"
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return text
+    return json_path(parts)
 
 
 def as_dict(value: Any) -> Mapping[str, Any]:
@@ -67,15 +61,15 @@ def dig(data: Any, *keys: str) -> Any:
     return data
 
 
-def same_namespace(a: Resource, b: Resource) -> bool:
+def same_namespace(a: Manifest, b: Manifest) -> bool:
     """Whether two resources land in one namespace; one without a namespace lands wherever it is applied."""
-    first, second = a.signature.namespace, b.signature.namespace
-    return first is None or second is None or first == second
+    first, second = a.identity.namespace, b.identity.namespace
+    return not first or not second or first == second
 
 
-def namespace_of(resource: Resource) -> str:
+def namespace_of(resource: Manifest) -> str:
     """The namespace for messages: `'gemma'`, or `the destination namespace`."""
-    namespace = resource.signature.namespace
+    namespace = resource.identity.namespace
     return repr(namespace) if namespace else "the destination namespace"
 
 

@@ -30,18 +30,19 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from generator.kube.resource import Resource
 from generator.kube.rules.base import (
-    Finding,
     Path_,
     Scope,
     as_dict,
     as_list,
     dig,
+    finding,
     jpath,
     same_namespace,
 )
 from generator.kube.rules.pods import PodTemplate, containers, pod_templates
+from generator.manifest import Manifest
+from generator.problems import Problem
 
 ID = "config-ref"
 
@@ -56,18 +57,18 @@ class Reference:
     optional: bool
 
 
-def check(scope: Scope) -> Iterator[Finding]:
+def check(scope: Scope) -> Iterator[Problem]:
     """Report every required ConfigMap or Secret reference that nothing in scope provides."""
     for pod in pod_templates(scope.resources):
         provided = provided_names(scope, pod.resource)
         for ref in references(pod):
             if not ref.optional and isinstance(ref.name, str) and ref.name not in provided[ref.kind]:
-                yield Finding(pod.resource, jpath(*ref.path), _message(ref, pod.resource))
+                yield finding(pod.resource, jpath(*ref.path), _message(ref, pod.resource))
 
 
-def _message(ref: Reference, workload: Resource) -> str:
+def _message(ref: Reference, workload: Manifest) -> str:
     """What is missing and what would provide it."""
-    where = f"namespace {workload.signature.namespace!r}" if workload.signature.namespace else "this environment"
+    where = f"namespace {workload.identity.namespace!r}" if workload.identity.namespace else "this environment"
     makers = "a ConfigMap" if ref.kind == "ConfigMap" else "a Secret, ExternalSecret target or Certificate secretName"
     return f"{ref.kind} {ref.name!r} is used but not rendered in {where} (expected {makers} of that name)"
 
@@ -118,7 +119,7 @@ def _env_refs(container: Mapping[str, Any], path: Path_) -> Iterator[Reference]:
                 yield Reference(kind, source.get("name"), where, bool(source.get("optional")))
 
 
-def provided_names(scope: Scope, workload: Resource) -> dict[str, set[Any]]:
+def provided_names(scope: Scope, workload: Manifest) -> dict[str, set[Any]]:
     """The ConfigMap and Secret names that resources in the workload's namespace provide."""
     provided: dict[str, set[Any]] = {"ConfigMap": set(), "Secret": set()}
     for resource in scope.resources:
@@ -129,14 +130,14 @@ def provided_names(scope: Scope, workload: Resource) -> dict[str, set[Any]]:
     return provided
 
 
-def _provides(resource: Resource) -> Iterator[tuple[str, Any]]:
+def _provides(resource: Manifest) -> Iterator[tuple[str, Any]]:
     """(kind, name) of the ConfigMap or Secret a resource is or makes."""
-    sig = resource.signature
+    sig = resource.identity
     if sig.group == "" and sig.kind in ("ConfigMap", "Secret"):
         yield sig.kind, sig.name
     elif sig.group == "external-secrets.io" and sig.kind == "ExternalSecret":
-        target = as_dict(dig(resource.body, "spec", "target"))
+        target = as_dict(dig(resource.doc, "spec", "target"))
         made = "ConfigMap" if dig(target, "manifest", "kind") == "ConfigMap" else "Secret"
         yield made, target.get("name") or sig.name
     elif sig.group == "cert-manager.io" and sig.kind == "Certificate":
-        yield "Secret", dig(resource.body, "spec", "secretName")
+        yield "Secret", dig(resource.doc, "spec", "secretName")

@@ -28,13 +28,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from generator.kube.resource import Resource
 from generator.kube.rules.base import (
-    Finding,
     Scope,
     as_dict,
     as_list,
     dig,
+    finding,
     jpath,
     same_namespace,
     selector_matches,
@@ -47,43 +46,45 @@ from generator.kube.rules.pods import (
     selected_pods,
 )
 from generator.kube.rules.service_target_port import service_ports, target_of
+from generator.manifest import Manifest
+from generator.problems import Problem
 
 ID = "network-policy"
 
 
-def check(scope: Scope) -> Iterator[Finding]:
+def check(scope: Scope) -> Iterator[Problem]:
     """Report Service-backed pods that no policy selects, and target ports no policy admits."""
     for service in scope.of_kind("Service", ""):
         for pod in selected_pods(service, scope.resources):
             policies = ingress_policies(scope, pod)
             if not policies:
-                owner = pod.resource.signature.describe()
+                owner = pod.resource.identity.describe()
                 message = f"no NetworkPolicy selects the pods of {owner} for Ingress"
-                yield Finding(service, jpath("spec", "selector"), message)
+                yield finding(service, jpath("spec", "selector"), message)
                 continue
             yield from _check_ports(service, pod, policies)
 
 
-def ingress_policies(scope: Scope, pod: PodTemplate) -> list[Resource]:
+def ingress_policies(scope: Scope, pod: PodTemplate) -> list[Manifest]:
     """The NetworkPolicies in the pod's namespace that select it and govern its ingress."""
     return [
         policy
         for policy in scope.of_kind("NetworkPolicy", "networking.k8s.io")
         if same_namespace(policy, pod.resource)
-        and selector_matches(as_dict(dig(policy.body, "spec", "podSelector")), pod.labels)
+        and selector_matches(as_dict(dig(policy.doc, "spec", "podSelector")), pod.labels)
         and "Ingress" in policy_types(policy)
     ]
 
 
-def policy_types(policy: Resource) -> list[Any]:
+def policy_types(policy: Manifest) -> list[Any]:
     """The policy's policyTypes, or the API's default: Ingress, plus Egress when egress rules exist."""
-    spec = as_dict(policy.body.get("spec"))
+    spec = as_dict(policy.doc.get("spec"))
     if "policyTypes" in spec:
         return as_list(spec["policyTypes"])
     return ["Ingress", "Egress"] if "egress" in spec else ["Ingress"]
 
 
-def _check_ports(service: Resource, pod: PodTemplate, policies: list[Resource]) -> Iterator[Finding]:
+def _check_ports(service: Manifest, pod: PodTemplate, policies: list[Manifest]) -> Iterator[Problem]:
     """A finding for each Service target port that no selecting policy admits."""
     ports = container_ports(pod)
     for entry in service_ports(service):
@@ -95,22 +96,22 @@ def _check_ports(service: Resource, pod: PodTemplate, policies: list[Resource]) 
 
 
 def _not_admitted(
-    service: Resource, pod: PodTemplate, policy: Resource, entry: Mapping[str, Any], target: ContainerPort
-) -> Finding:
+    service: Manifest, pod: PodTemplate, policy: Manifest, entry: Mapping[str, Any], target: ContainerPort
+) -> Problem:
     """The finding on the first selecting policy, naming the port it should admit."""
-    spec = as_dict(policy.body.get("spec"))
+    spec = as_dict(policy.doc.get("spec"))
     where = jpath("spec", "ingress") if "ingress" in spec else jpath("spec")
     message = (
         f"admits no ingress to port {target.number} ({target.name or 'unnamed'}) of"
-        f" {pod.resource.signature.describe()}, the target of {service.signature.describe()}"
+        f" {pod.resource.identity.describe()}, the target of {service.identity.describe()}"
         f" port {entry.get('port')!r}"
     )
-    return Finding(policy, where, message)
+    return finding(policy, where, message)
 
 
-def admits(policy: Resource, target: ContainerPort) -> bool:
+def admits(policy: Manifest, target: ContainerPort) -> bool:
     """Whether any ingress rule of a policy lets traffic reach a container port."""
-    for rule in map(as_dict, as_list(dig(policy.body, "spec", "ingress"))):
+    for rule in map(as_dict, as_list(dig(policy.doc, "spec", "ingress"))):
         if "ports" not in rule or any(_port_admits(as_dict(p), target) for p in as_list(rule["ports"])):
             return True
     return False

@@ -6,7 +6,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from generator.kube.resource import Resource
 from generator.kube.rules.base import (
     Path_,
     as_dict,
@@ -15,6 +14,7 @@ from generator.kube.rules.base import (
     labels_match,
     same_namespace,
 )
+from generator.manifest import Manifest
 
 # Where each workload kind keeps its pod template (metadata + spec).
 TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
@@ -34,7 +34,7 @@ CONTAINER_LISTS = ("initContainers", "containers")
 class PodTemplate:
     """A workload's pod template: its labels, its spec, and the path to that spec."""
 
-    resource: Resource
+    resource: Manifest
     spec_path: Path_
     labels: Mapping[str, Any]
     spec: Mapping[str, Any]
@@ -63,34 +63,34 @@ class ContainerPort:
         return f"{self.name}={self.number}/{self.protocol}" if self.name else f"{self.number}/{self.protocol}"
 
 
-def pod_template(resource: Resource) -> PodTemplate | None:
+def pod_template(resource: Manifest) -> PodTemplate | None:
     """The pod template of a workload, or None for other kinds."""
-    path = TEMPLATE_PATHS.get(resource.signature.kind)
-    if path is None or resource.signature.group not in ("", "apps", "batch"):
+    path = TEMPLATE_PATHS.get(resource.identity.kind)
+    if path is None or resource.identity.group not in ("", "apps", "batch"):
         return None
-    template = dig(resource.body, *path)
+    template = dig(resource.doc, *path)
     labels = as_dict(dig(template, "metadata", "labels"))
     return PodTemplate(resource, (*path, "spec"), labels, as_dict(as_dict(template).get("spec")))
 
 
-def pod_templates(resources: Iterable[Resource], kinds: Iterable[str] = TEMPLATE_PATHS) -> Iterator[PodTemplate]:
+def pod_templates(resources: Iterable[Manifest], kinds: Iterable[str] = TEMPLATE_PATHS) -> Iterator[PodTemplate]:
     """The pod templates of every workload of the given kinds."""
     wanted = set(kinds)
     for resource in resources:
-        if resource.signature.kind in wanted:
+        if resource.identity.kind in wanted:
             template = pod_template(resource)
             if template is not None:
                 yield template
 
 
-def service_selector(service: Resource) -> Mapping[str, Any]:
+def service_selector(service: Manifest) -> Mapping[str, Any]:
     """A Service's selector; empty for a Service without one (endpoints managed by hand)."""
-    if dig(service.body, "spec", "type") == "ExternalName":
+    if dig(service.doc, "spec", "type") == "ExternalName":
         return {}
-    return as_dict(dig(service.body, "spec", "selector"))
+    return as_dict(dig(service.doc, "spec", "selector"))
 
 
-def selected_pods(service: Resource, resources: Iterable[Resource]) -> list[PodTemplate]:
+def selected_pods(service: Manifest, resources: Iterable[Manifest]) -> list[PodTemplate]:
     """The serving workloads' pod templates a Service selects, in its namespace."""
     selector = service_selector(service)
     if not selector:

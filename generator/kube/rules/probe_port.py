@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from generator.kube.rules.base import Finding, Scope, as_dict, jpath
+from generator.kube.rules.base import Scope, as_dict, finding, jpath
 from generator.kube.rules.pods import (
     Container,
     PodTemplate,
@@ -36,13 +36,14 @@ from generator.kube.rules.pods import (
     ports_of,
     ports_text,
 )
+from generator.problems import Problem
 
 ID = "probe-port"
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
 HANDLERS = ("httpGet", "tcpSocket", "grpc")
 
 
-def check(scope: Scope) -> Iterator[Finding]:
+def check(scope: Scope) -> Iterator[Problem]:
     """Report every probe port the pod does not declare."""
     for pod in pod_templates(scope.resources):
         for container in containers(pod):
@@ -53,12 +54,12 @@ def check(scope: Scope) -> Iterator[Finding]:
                         yield from _check(pod, container, (probe, handler), port)
 
 
-def _check(pod: PodTemplate, container: Container, where: tuple[str, str], port: object) -> Iterator[Finding]:
+def _check(pod: PodTemplate, container: Container, where: tuple[str, str], port: object) -> Iterator[Problem]:
     """A finding when a named port is not the container's or a number is no container's."""
     own, every = ports_of(container), container_ports(pod)
     if isinstance(port, str) and find_port(own, port) is None:
         message = f"probe port {port!r} is not a named port of container {container.name!r} (ports: {ports_text(own)})"
-        yield Finding(pod.resource, jpath(*container.path, *where, "port"), message)
+        yield finding(pod.resource, jpath(*container.path, *where, "port"), message)
     elif isinstance(port, int) and find_port(every, port) is None:
         message = f"probe port {port} is not a containerPort of any container in the pod (ports: {ports_text(every)})"
-        yield Finding(pod.resource, jpath(*container.path, *where, "port"), message)
+        yield finding(pod.resource, jpath(*container.path, *where, "port"), message)

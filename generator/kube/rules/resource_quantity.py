@@ -23,17 +23,18 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from generator.capacity.quantity import QuantityError, parse_quantity
-from generator.kube.resource import Resource
 from generator.kube.rules.base import (
-    Finding,
     Path_,
     Scope,
     as_dict,
     as_list,
     dig,
+    finding,
     jpath,
 )
 from generator.kube.rules.pods import containers, pod_templates
+from generator.manifest import Manifest
+from generator.problems import Problem
 
 ID = "resource-quantity"
 HINT = "use a Kubernetes quantity such as 4Gi, 4G or 500m"
@@ -48,20 +49,20 @@ def is_quantity(value: str) -> bool:
     return True
 
 
-def check(scope: Scope) -> Iterator[Finding]:
+def check(scope: Scope) -> Iterator[Problem]:
     """Report every quantity that the API server would not parse."""
     for resource in scope.resources:
         for path, value in quantities(resource):
             # Numbers are quantities; other types are the schema's to report.
             if isinstance(value, str) and not is_quantity(value):
-                yield Finding(resource, jpath(*path), f"{value!r} does not match the quantity format; {HINT}")
+                yield finding(resource, jpath(*path), f"{value!r} does not match the quantity format; {HINT}")
 
 
-def quantities(resource: Resource) -> Iterator[tuple[Path_, Any]]:
+def quantities(resource: Manifest) -> Iterator[tuple[Path_, Any]]:
     """(path, value) of every quantity a resource declares."""
-    if resource.signature.kind == "PersistentVolumeClaim":
-        yield from _requirements(as_dict(dig(resource.body, "spec", "resources")), ("spec", "resources"))
-    for index, claim in enumerate(as_list(dig(resource.body, "spec", "volumeClaimTemplates"))):
+    if resource.identity.kind == "PersistentVolumeClaim":
+        yield from _requirements(as_dict(dig(resource.doc, "spec", "resources")), ("spec", "resources"))
+    for index, claim in enumerate(as_list(dig(resource.doc, "spec", "volumeClaimTemplates"))):
         path: Path_ = ("spec", "volumeClaimTemplates", index, "spec", "resources")
         yield from _requirements(as_dict(dig(claim, "spec", "resources")), path)
     for pod in pod_templates([resource]):

@@ -25,10 +25,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from generator.kube.resource import Resource
 from generator.kube.rules.base import (
-    Finding,
     Scope,
+    finding,
     jpath,
     labels_text,
     namespace_of,
@@ -40,22 +39,24 @@ from generator.kube.rules.pods import (
     selected_pods,
     service_selector,
 )
+from generator.manifest import Manifest
+from generator.problems import Problem
 
 ID = "service-selector"
 
 
-def check(scope: Scope) -> Iterator[Finding]:
+def check(scope: Scope) -> Iterator[Problem]:
     """Report every Service whose selector matches no rendered pod template."""
     for service in scope.of_kind("Service", ""):
         selector = service_selector(service)
         if selector and not selected_pods(service, scope.resources):
-            yield Finding(service, jpath("spec", "selector"), _message(scope, selector, service))
+            yield finding(service, jpath("spec", "selector"), _message(scope, selector, service))
 
 
-def _message(scope: Scope, selector: Mapping[str, Any], service: Resource) -> str:
+def _message(scope: Scope, selector: Mapping[str, Any], service: Manifest) -> str:
     """Name the selector and the pod labels that were there to match."""
     candidates = [
-        f"{pod.resource.signature.describe()} has {labels_text(pod.labels)}"
+        f"{pod.resource.identity.describe()} has {labels_text(pod.labels)}"
         for pod in pod_templates(scope.resources, SERVING_KINDS)
         if same_namespace(service, pod.resource)
     ]

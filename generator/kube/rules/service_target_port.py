@@ -27,8 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from generator.kube.resource import Resource
-from generator.kube.rules.base import Finding, Scope, as_dict, as_list, dig, jpath
+from generator.kube.rules.base import Scope, as_dict, as_list, dig, finding, jpath
 from generator.kube.rules.pods import (
     PodTemplate,
     container_ports,
@@ -36,11 +35,13 @@ from generator.kube.rules.pods import (
     ports_text,
     selected_pods,
 )
+from generator.manifest import Manifest
+from generator.problems import Problem
 
 ID = "service-target-port"
 
 
-def check(scope: Scope) -> Iterator[Finding]:
+def check(scope: Scope) -> Iterator[Problem]:
     """Report every Service port whose target a selected pod template does not declare."""
     for service in scope.of_kind("Service", ""):
         pods = selected_pods(service, scope.resources)
@@ -49,9 +50,9 @@ def check(scope: Scope) -> Iterator[Finding]:
                 yield from _check_port(service, index, port, pod)
 
 
-def service_ports(service: Resource) -> list[Mapping[str, Any]]:
+def service_ports(service: Manifest) -> list[Mapping[str, Any]]:
     """A Service's port entries."""
-    return [as_dict(p) for p in as_list(dig(service.body, "spec", "ports"))]
+    return [as_dict(p) for p in as_list(dig(service.doc, "spec", "ports"))]
 
 
 def target_of(port: Mapping[str, Any]) -> tuple[str, Any]:
@@ -60,11 +61,11 @@ def target_of(port: Mapping[str, Any]) -> tuple[str, Any]:
     return field, port.get(field)
 
 
-def _check_port(service: Resource, index: int, port: Mapping[str, Any], pod: PodTemplate) -> Iterator[Finding]:
+def _check_port(service: Manifest, index: int, port: Mapping[str, Any], pod: PodTemplate) -> Iterator[Problem]:
     """A finding when one pod template lacks the port's target."""
     field, target = target_of(port)
     ports = container_ports(pod)
     if find_port(ports, target) is None:
-        owner = pod.resource.signature.describe()
+        owner = pod.resource.identity.describe()
         message = f"{field} {target!r} is not a container port of {owner} (ports: {ports_text(ports)})"
-        yield Finding(service, jpath("spec", "ports", index, field), message)
+        yield finding(service, jpath("spec", "ports", index, field), message)

@@ -19,20 +19,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from generator.kube.resource import Resource
-from generator.kube.rules.base import Finding, Scope, jpath, namespace_of
+from generator.kube.rules.base import Scope, finding, jpath, namespace_of
+from generator.manifest import Manifest
+from generator.problems import Problem
 
 ID = "unique-resource"
 
 
-def check(scope: Scope) -> Iterator[Finding]:
+def check(scope: Scope) -> Iterator[Problem]:
     """Report every resource whose identity an earlier resource in scope already has."""
-    first: dict[tuple[str, str, str, str], Resource] = {}
+    first: dict[tuple[str, str, str, str], Manifest] = {}
     for resource in scope.resources:
-        sig = resource.signature
-        key = (sig.group, sig.kind, sig.namespace or "", sig.name)
+        sig = resource.identity
+        key = (sig.group, sig.kind, sig.namespace, sig.name)
         if key in first:
             message = f"{sig.describe()} in namespace {namespace_of(resource)} is also defined in {first[key].label}"
-            yield Finding(resource, jpath("metadata", "name"), message)
+            yield finding(resource, jpath("metadata", "name"), message)
         else:
             first[key] = resource

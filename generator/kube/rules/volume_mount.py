@@ -24,13 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from generator.kube.rules.base import Finding, Scope, as_dict, as_list, dig, jpath
+from generator.kube.rules.base import Scope, as_dict, as_list, dig, finding, jpath
 from generator.kube.rules.pods import PodTemplate, containers, pod_templates
+from generator.problems import Problem
 
 ID = "volume-mount"
 
 
-def check(scope: Scope) -> Iterator[Finding]:
+def check(scope: Scope) -> Iterator[Problem]:
     """Report every volumeMount whose volume the pod does not define."""
     for pod in pod_templates(scope.resources):
         defined = volume_names(pod)
@@ -42,13 +43,13 @@ def check(scope: Scope) -> Iterator[Finding]:
                         f"volume {name!r} is mounted by container {container.name!r} but not defined"
                         f" (volumes: {', '.join(sorted(defined)) or 'none'})"
                     )
-                    yield Finding(pod.resource, jpath(*container.path, "volumeMounts", index, "name"), message)
+                    yield finding(pod.resource, jpath(*container.path, "volumeMounts", index, "name"), message)
 
 
 def volume_names(pod: PodTemplate) -> set[str]:
     """The pod's volume names, with a StatefulSet's volumeClaimTemplates."""
     names = {as_dict(v).get("name") for v in as_list(pod.spec.get("volumes"))}
-    if pod.resource.signature.kind == "StatefulSet":
-        claims = as_list(dig(pod.resource.body, "spec", "volumeClaimTemplates"))
+    if pod.resource.identity.kind == "StatefulSet":
+        claims = as_list(dig(pod.resource.doc, "spec", "volumeClaimTemplates"))
         names |= {dig(c, "metadata", "name") for c in claims}
     return {n for n in names if isinstance(n, str)}

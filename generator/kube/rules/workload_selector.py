@@ -22,24 +22,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from generator.kube.rules.base import (
-    Finding,
     Scope,
     as_dict,
     dig,
+    finding,
     jpath,
     labels_text,
     selector_matches,
 )
 from generator.kube.rules.pods import pod_templates
+from generator.problems import Problem
 
 ID = "workload-selector"
 KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
 
 
-def check(scope: Scope) -> Iterator[Finding]:
+def check(scope: Scope) -> Iterator[Problem]:
     """Report every workload whose selector leaves out its own pods."""
     for pod in pod_templates(scope.resources, KINDS):
-        selector = as_dict(dig(pod.resource.body, "spec", "selector"))
+        selector = as_dict(dig(pod.resource.doc, "spec", "selector"))
         if not selector_matches(selector, pod.labels):
             message = f"selector does not match the pod template's labels {labels_text(pod.labels)}"
-            yield Finding(pod.resource, jpath("spec", "selector"), message)
+            yield finding(pod.resource, jpath("spec", "selector"), message)

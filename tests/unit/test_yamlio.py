@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator.kube.loader import Document, load_documents
 from generator.kube.resource import load_file
+from generator.yamlio import Document, load_documents
 
 
 def test_duplicate_key_is_reported_with_both_positions() -> None:
@@ -42,8 +42,8 @@ def test_a_syntax_error_ends_the_file_with_one_error() -> None:
 def test_documents_of_a_multi_document_file_are_labelled(tmp_path: Path) -> None:
     (tmp_path / "all.yaml").write_text("apiVersion: v1\nkind: ConfigMap\n---\nkind: Secret\n")
     loaded = load_file(tmp_path / "all.yaml", tmp_path)
-    assert [r.label for r in loaded.resources] == ["all.yaml#1"]
-    assert [(f.label, f.message, f.source) for f in loaded.failures] == [
+    assert [r.label for r in loaded.manifests] == ["all.yaml#1"]
+    assert [(f.problem.file, f.problem.message, f.problem.rule) for f in loaded.failures] == [
         ("all.yaml#2", "missing 'apiVersion' key", "manifest")
     ]
 
@@ -51,7 +51,7 @@ def test_documents_of_a_multi_document_file_are_labelled(tmp_path: Path) -> None
 def test_a_single_document_file_keeps_its_plain_name(tmp_path: Path) -> None:
     (tmp_path / "cm.yaml").write_text("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
     loaded = load_file(tmp_path / "cm.yaml", tmp_path)
-    assert [(r.label, r.signature.name, r.signature.namespace) for r in loaded.resources] == [("cm.yaml", "a", None)]
+    assert [(r.label, r.identity.name, r.identity.namespace) for r in loaded.manifests] == [("cm.yaml", "a", "")]
 
 
 def test_timestamps_stay_strings_as_the_api_server_reads_them() -> None:

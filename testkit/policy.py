@@ -134,7 +134,7 @@ def assert_policy_clean(directory: Path, skip_checks: Sequence[str] = (), root: 
 
 
 def main(argv: Sequence[str]) -> int:
-    """`python -m generator.kube.policy DIR...`: print every policy problem; exit 1 if any."""
+    """`python -m testkit.policy DIR...`: print every policy problem; exit 1 if any."""
     problems = [p for directory in argv for p in policy_problems(Path(directory), root=Path.cwd())]
     for problem in problems:
         print(problem)

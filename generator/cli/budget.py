@@ -1,0 +1,36 @@
+"""`budget` and `inspect`: llama-server's memory, and a GGUF file's geometry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import pipeline
+from .options import envs_argument, output_option, settings
+
+
+@click.command("budget")
+@envs_argument
+@output_option("text", "json")
+@click.pass_context
+def budget(ctx: click.Context, envs: tuple[str, ...], output: str) -> None:
+    """Predict llama-server's memory for ENVS (default: all) and check it against the container's limit.
+
+    Exit codes: 0 every environment fits; 1 one does not; 2 bad values or options.
+    """
+    ctx.exit(pipeline.run_budget(settings(ctx, envs), output, click.echo))
+
+
+@click.command("inspect")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def inspect(ctx: click.Context, file: Path) -> None:
+    """Print the geometry of FILE.gguf as YAML to paste under `model.geometry:` in a values file.
+
+    Exit codes: 0 printed; 2 not a GGUF file this tool can read.
+    """
+    ctx.exit(pipeline.run_inspect(file, click.echo))
+
+
+COMMANDS = (budget, inspect)

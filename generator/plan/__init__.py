@@ -1,0 +1,146 @@
+"""The plan: one environment's values, typed, with every derived quantity computed once.
+
+values → Plan → (manifests | budget | docs): render, guards, `budget` and `diff` read the plan,
+never the raw values. Derived here and nowhere else: resource names, the timeout of each hop,
+the workload kind, the model's geometry, llama-server's memory budget and the startupProbe window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..capacity.budget import Budget, Fit, LlamaSettings, compare, predict
+from ..capacity.catalog import Geometry, lookup
+from ..capacity.quantity import parse_bytes, parse_cpu
+from ..capacity.startup import StartupWindow, startup_window
+from ..problems import Problem
+from ..values import Values
+from .build import PlanModelError, build
+from .model import Spec
+
+__all__ = ["Capacity", "Names", "Plan", "PlanModelError", "Spec", "Timeouts", "build_plan"]
+
+TIMEOUT_SLACK_SECONDS = 5  # an outer hop waits this much longer than the hop inside it
+
+
+@dataclass(frozen=True)
+class Names:
+    """The name of every resource, derived from the base name once."""
+
+    app: str
+    secret: str
+    proxy_config: str
+    cache: str
+    tls_secret: str
+    redirect_route: str
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds each hop waits for an answer, outermost first."""
+
+    gateway_seconds: int
+    nginx_seconds: int
+    llama_seconds: int
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What the model needs and what the container gives it."""
+
+    geometry: Geometry
+    settings: LlamaSettings
+    budget: Budget
+    fit: Fit
+    startup: StartupWindow
+    cpu_limit_cores: Decimal
+    cache_size_bytes: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One environment: its values typed (spec), where they came from, and what follows from them."""
+
+    values: Values
+    spec: Spec
+    names: Names
+    timeouts: Timeouts
+    workload_kind: str  # Deployment or StatefulSet
+    capacity: Capacity | None  # None when the model's geometry is unknown; `problems` says why
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def env(self) -> str:
+        return self.values.name
+
+    @property
+    def file(self) -> str:
+        return self.values.file
+
+
+def names_for(base: str) -> Names:
+    """Every resource's name from the base name."""
+    return Names(app=base, secret=f"{base}-api-key", proxy_config=f"{base}-proxy", cache=f"{base}-models",
+                 tls_secret=f"{base}-tls", redirect_route=f"{base}-http-redirect")
+
+
+def timeouts_for(request_timeout_seconds: int) -> Timeouts:
+    """The one request timeout, spread so each hop waits a little longer than the hop inside it.
+
+    llama-server's socket timeout is the value itself; nginx waits TIMEOUT_SLACK_SECONDS more and
+    the Gateway twice that, so an outer hop never gives up while the inner one is still working.
+    """
+    base = request_timeout_seconds
+    return Timeouts(gateway_seconds=base + 2 * TIMEOUT_SLACK_SECONDS, nginx_seconds=base + TIMEOUT_SLACK_SECONDS,
+                    llama_seconds=base)
+
+
+def workload_kind_for(spec: Spec) -> str:
+    """Deployment for one replica or a shared (ReadWriteMany) cache; else a StatefulSet, one cache volume per replica."""
+    return "Deployment" if spec.replicas == 1 or spec.cache.access_mode == "ReadWriteMany" else "StatefulSet"
+
+
+def llama_settings(spec: Spec) -> LlamaSettings:
+    """The llama-server flags that decide its memory."""
+    llama = spec.llama
+    return LlamaSettings(
+        context_size=llama.context_size, batch_size=llama.batch_size, ubatch_size=llama.ubatch_size,
+        parallel=llama.parallel, cache_ram_mib=llama.cache_ram_mib, cache_type_k=llama.cache_type_k,
+        cache_type_v=llama.cache_type_v, kv_unified=llama.kv_unified, swa_full=llama.swa_full,
+        embeddings=llama.embeddings, ctx_checkpoints=llama.ctx_checkpoints,
+    )
+
+
+def geometry_for(values: Values, spec: Spec) -> Geometry | Problem:
+    """The model's geometry: `model.geometry` when given, else the catalog's entry for (hfRepo, hfFile)."""
+    if spec.model.geometry is not None:
+        return spec.model.geometry
+    entry = lookup(spec.model.hf_repo, spec.model.hf_file)
+    if entry is not None:
+        return entry.geometry
+    return Problem(values.file, "model.geometry", f"{spec.model.hf_repo}/{spec.model.hf_file} is not in the model "
+                   "catalog, so model.geometry is required: run `gemma-gitops inspect FILE.gguf` and paste its output "
+                   "under model.geometry")
+
+
+def capacity_for(spec: Spec, geometry: Geometry) -> Capacity:
+    """The memory budget against the container's limits, and the startup window for the model's download."""
+    settings = llama_settings(spec)
+    budget = predict(geometry, settings)
+    resources, startup = spec.llama.resources, spec.llama.startup
+    fit = compare(budget, parse_bytes(resources.limits.memory), parse_bytes(resources.requests.memory))
+    window = startup_window(geometry.file_size_bytes, startup.min_download_mibps, startup.load_seconds,
+                            startup.probe_period_seconds)
+    return Capacity(geometry, settings, budget, fit, window, parse_cpu(resources.limits.cpu),
+                    parse_bytes(spec.cache.size))
+
+
+def build_plan(values: Values) -> Plan:
+    """The plan of one environment from its validated values."""
+    spec = build(Spec, values.data)
+    geometry = geometry_for(values, spec)
+    capacity = capacity_for(spec, geometry) if isinstance(geometry, Geometry) else None
+    problems = (geometry,) if isinstance(geometry, Problem) else ()
+    return Plan(values, spec, names_for(spec.name), timeouts_for(spec.request_timeout_seconds),
+                workload_kind_for(spec), capacity, problems)

@@ -1,0 +1,215 @@
+"""The plan's vocabulary: one frozen dataclass per concept of the values, fields named as the schema's keys.
+
+A field `request_timeout_seconds` holds the value of `requestTimeoutSeconds`; where the camelCase
+spelling is not the plain conversion (`repoURL`, `cacheRamMiB`) the field's type says so:
+`Annotated[str, Key("repoURL")]`.
+Kubernetes-shaped values (resource lists, node selectors) keep Kubernetes' own key names.
+`plan.build` fills these from validated values and refuses a key that has no field, so nothing the
+schema allows can be silently ignored (and tests/plan proves every schema property has a field).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated
+
+from ..capacity.catalog import Geometry
+
+
+@dataclass(frozen=True)
+class Key:
+    """The values key of a field whose name is not the plain camelCase conversion of it."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class ResourceList:
+    """A container's CPU and memory, as Kubernetes quantities."""
+
+    cpu: str
+    memory: str
+
+    def to_k8s(self) -> dict[str, str]:
+        return {"cpu": self.cpu, "memory": self.memory}
+
+
+@dataclass(frozen=True)
+class Resources:
+    """A container's requests and limits."""
+
+    requests: ResourceList
+    limits: ResourceList
+
+    def to_k8s(self) -> dict[str, dict[str, str]]:
+        return {"requests": self.requests.to_k8s(), "limits": self.limits.to_k8s()}
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    """The optional HorizontalPodAutoscaler."""
+
+    enabled: bool
+    min_replicas: int
+    max_replicas: int
+    target_cpu_utilization_percentage: Annotated[int, Key("targetCPUUtilizationPercentage")]
+
+
+@dataclass(frozen=True)
+class Model:
+    """The GGUF file llama-server downloads, and its geometry when the catalog does not know it."""
+
+    hf_repo: str
+    hf_file: str
+    alias: str
+    geometry: Geometry | None = None
+
+
+@dataclass(frozen=True)
+class Startup:
+    """What the startupProbe window is planned for: the first download, then the load."""
+
+    min_download_mibps: Annotated[float, Key("minDownloadMiBps")]
+    load_seconds: int
+    probe_period_seconds: int
+
+
+@dataclass(frozen=True)
+class Llama:
+    """llama-server: image, port, and every flag the memory budget depends on."""
+
+    image: str
+    port: int
+    context_size: int
+    gpu_layers: int
+    threads: int
+    batch_size: int
+    ubatch_size: int
+    parallel: int
+    cache_ram_mib: Annotated[int, Key("cacheRamMiB")]
+    ctx_checkpoints: int
+    cache_type_k: str
+    cache_type_v: str
+    kv_unified: bool
+    swa_full: bool
+    embeddings: bool
+    pooling: str
+    resources: Resources
+    startup: Startup
+
+
+@dataclass(frozen=True)
+class Cache:
+    """The model cache volume."""
+
+    size: str
+    storage_class: str
+    access_mode: str
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """The proxy's optional request rate limit."""
+
+    enabled: bool
+    by: str
+    requests_per_second: int
+    burst: int
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """The auth proxy sidecar."""
+
+    image: str
+    port: int
+    worker_processes: int
+    worker_connections: int
+    upstream_keepalive: int
+    key_reload_seconds: int
+    max_request_body_mib: Annotated[int, Key("maxRequestBodyMiB")]
+    client_timeout_seconds: int
+    rate_limit: RateLimit
+    resources: Resources
+
+
+@dataclass(frozen=True)
+class SecretStoreRef:
+    """The (Cluster)SecretStore the ExternalSecret reads from."""
+
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ClusterSecretStore:
+    """The optional OCI Vault ClusterSecretStore rendered by us."""
+
+    enabled: bool
+    principal_type: str
+    vault_ocid: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """Where the API key comes from: a vault entry, through External Secrets."""
+
+    remote_key: str
+    refresh_interval: str
+    secret_store: SecretStoreRef
+    cluster_secret_store: ClusterSecretStore
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """The Envoy Gateway the routes attach to."""
+
+    name: str
+    namespace: str
+    https_section_name: str
+    http_section_name: str
+    proxy_namespace: str
+    envoy_timeout_policy: bool
+
+
+@dataclass(frozen=True)
+class Tls:
+    """The certificate for the hostname."""
+
+    enabled: bool
+    issuer_kind: str
+    issuer_name: str
+
+
+@dataclass(frozen=True)
+class ArgoCD:
+    """The Argo CD Application that syncs the environment."""
+
+    repo_url: Annotated[str, Key("repoURL")]
+    target_revision: str
+    project: str
+    namespace: str
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Everything the values say, typed: the schema's properties, one field each."""
+
+    name: str
+    namespace: str
+    hostname: str
+    replicas: int
+    autoscaling: Autoscaling
+    request_timeout_seconds: int
+    kubernetes_versions: tuple[str, ...]
+    node_selector: Mapping[str, str]
+    model: Model
+    llama: Llama
+    cache: Cache
+    proxy: Proxy
+    api_key: ApiKey
+    gateway: Gateway
+    tls: Tls
+    argocd: ArgoCD

@@ -1,0 +1,1 @@
+"""What the tests and the benchmarks share, kept out of the installed package: it needs the test extra."""
