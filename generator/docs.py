@@ -35,9 +35,11 @@ def fields(schema: Mapping[str, Any], root: Mapping[str, Any] | None = None,
 
 
 def _allowed(node: Mapping[str, Any]) -> str:
-    """What a field accepts, in a few words."""
+    """What a field accepts, in a few words (for a map, its keys)."""
     if "enum" in node:
         return ", ".join(f"`{v}`" for v in node["enum"])
+    if "enum" in node.get("propertyNames", {}):
+        return "keys: " + ", ".join(f"`{v}`" for v in node["propertyNames"]["enum"])
     if "minimum" in node or "maximum" in node:
         return f"{node.get('minimum', '')} to {node.get('maximum', '')}"
     if "pattern" in node:

@@ -3,13 +3,18 @@
 `render`, `check` and `budget` run the same `run(plan)`, so they can never disagree. What the
 schema already refuses (an unknown cache type, a size below 1, a malformed quantity) is not
 checked again here: these guards see only what the schema cannot express.
+
+Every problem names its guard's ID. A warning the team has considered is acknowledged in the
+values, `acknowledge: {embeddings-memory: "we serve /v1/embeddings"}`; it is then reported as
+acknowledged, with the reason, and an acknowledgement of a warning that no longer fires is itself
+a warning, so the values never carry a stale excuse.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import replace as with_
 
 from .capacity.budget import KV_TYPES, Budget, LlamaSettings, predict
 from .capacity.catalog import Geometry
@@ -24,13 +29,26 @@ EMBEDDINGS_COST_WARNING = 256 * MiB
 
 Guard = Callable[[Plan, Capacity], list[Problem]]
 
+# The warnings a team may acknowledge in the values, and what each means; the values schema's
+# `acknowledge` keys are exactly these (tests/test_guards.py keeps the two equal).
+WARNINGS: dict[str, str] = {
+    "memory-headroom": "less than 10% of the memory limit is left after the predicted budget",
+    "memory-request": "the memory request is below weights + KV cache",
+    "embeddings-memory": "--embeddings costs over 256 MiB of compute and output buffers",
+    "context-beyond-training": "each slot gets more context than the model was trained on",
+    "cache-volume-room": "the model cache volume leaves little room beside the model file",
+    "oci-block-volume-minimum": "an OCI block volume under 50 GB is provisioned and billed as 50 GB",
+}
+STALE = "stale-acknowledgement"
 
-def _error(plan: Plan, path: str, message: str) -> Problem:
-    return Problem(plan.file, path, message)
+
+def _error(plan: Plan, path: str, message: str, rule: str) -> Problem:
+    return Problem(plan.file, path, message, rule=rule)
 
 
-def _warning(plan: Plan, path: str, message: str) -> Problem:
-    return Problem(plan.file, path, message, severity=Severity.WARNING)
+def _warning(plan: Plan, path: str, message: str, rule: str) -> Problem:
+    assert rule in WARNINGS, f"add {rule} to WARNINGS and to the values schema's acknowledge keys"
+    return Problem(plan.file, path, message, severity=Severity.WARNING, rule=rule)
 
 
 # -- the model ---------------------------------------------------------------------------------
@@ -44,7 +62,7 @@ def cache_type_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
         block = KV_TYPES[name][0]
         if (g.n_head_kv * head_dim) % block:
             problems.append(_error(plan, f"llama.{key}", f"{name} packs {block} values a block but this model's "
-                                   f"rows hold {g.n_head_kv * head_dim}; use f16, bf16 or f32"))
+                                   f"rows hold {g.n_head_kv * head_dim}; use f16, bf16 or f32", "cache-type-blocks"))
     return problems
 
 
@@ -60,11 +78,11 @@ def limit_fixes(g: Geometry, s: LlamaSettings, budget: Budget) -> list[str]:
     """Concrete changes that shrink the budget, each with what it saves."""
     options = [
         ("llama.contextSize", f"{s.context_size} → {max(MIN_SLOT_CONTEXT * s.parallel, s.context_size // 2)}",
-         replace(s, context_size=max(MIN_SLOT_CONTEXT * s.parallel, s.context_size // 2))),
-        ("llama.cacheTypeK/cacheTypeV", "q8_0", replace(s, cache_type_k="q8_0", cache_type_v="q8_0")),
-        ("llama.cacheRamMiB", f"{s.cache_ram_mib} → 0", replace(s, cache_ram_mib=0)),
-        ("llama.ctxCheckpoints", f"{s.ctx_checkpoints} → 2", replace(s, ctx_checkpoints=min(2, s.ctx_checkpoints))),
-        ("llama.ubatchSize", f"{s.ubatch_size} → 128", replace(s, ubatch_size=min(128, s.ubatch_size))),
+         with_(s, context_size=max(MIN_SLOT_CONTEXT * s.parallel, s.context_size // 2))),
+        ("llama.cacheTypeK/cacheTypeV", "q8_0", with_(s, cache_type_k="q8_0", cache_type_v="q8_0")),
+        ("llama.cacheRamMiB", f"{s.cache_ram_mib} → 0", with_(s, cache_ram_mib=0)),
+        ("llama.ctxCheckpoints", f"{s.ctx_checkpoints} → 2", with_(s, ctx_checkpoints=min(2, s.ctx_checkpoints))),
+        ("llama.ubatchSize", f"{s.ubatch_size} → 128", with_(s, ubatch_size=min(128, s.ubatch_size))),
     ]
     fixes = []
     for key, change, smaller in options:
@@ -83,11 +101,11 @@ def memory_limit_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
         fixes.append(f"or raise {path} to at least {math.ceil(fit.total / (256 * MiB)) * 256}Mi")
         return [_error(plan, path, f"the predicted memory {format_bytes(fit.total)} exceeds the limit "
                        f"{format_bytes(fit.limit)} by {format_bytes(fit.total - fit.limit)} "
-                       f"({breakdown(budget)}); the kernel will OOM-kill llama-server. Fixes: {'; '.join(fixes)}")]
+                       f"({breakdown(budget)}); the kernel will OOM-kill llama-server. Fixes: {'; '.join(fixes)}", "memory-limit")]
     if fit.headroom is not None and fit.headroom < HEADROOM_WARNING * fit.limit:
         return [_warning(plan, path, f"only {format_bytes(fit.headroom)} of {format_bytes(fit.limit)} left "
                          f"after the predicted {format_bytes(fit.total)}; "
-                         f"leave {HEADROOM_WARNING:.0%} for what the model does not see")]
+                         f"leave {HEADROOM_WARNING:.0%} for what the model does not see", "memory-headroom")]
     return []
 
 
@@ -98,7 +116,7 @@ def memory_request_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
         return []
     return [_warning(plan, "llama.resources.requests.memory", f"the request {format_bytes(fit.request)} is below "
                      f"weights + KV cache ({format_bytes(fit.floor)}): the scheduler may place the pod on a node "
-                     f"without room for the model; request at least {math.ceil(fit.floor / MiB)}Mi")]
+                     f"without room for the model; request at least {math.ceil(fit.floor / MiB)}Mi", "memory-request")]
 
 
 def embeddings_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
@@ -106,13 +124,14 @@ def embeddings_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
     s, g = capacity.settings, capacity.geometry
     if not s.embeddings:
         return []
-    cost = predict(g, s).total - predict(g, replace(s, embeddings=False)).total
+    cost = predict(g, s).total - predict(g, with_(s, embeddings=False)).total
     if cost < EMBEDDINGS_COST_WARNING:
         return []
-    cheaper = predict(g, replace(s, ubatch_size=128)).total - predict(g, replace(s, ubatch_size=128, embeddings=False)).total
+    cheaper = predict(g, with_(s, ubatch_size=128)).total - predict(g, with_(s, ubatch_size=128, embeddings=False)).total
     return [_warning(plan, "llama.embeddings", f"embeddings cost {format_bytes(cost)} here (logits for "
                      f"{s.ubatch_size} tokens x {g.n_vocab} vocabulary entries, in the compute and output buffers); "
-                     f"llama.ubatchSize 128 would cut that to {format_bytes(cheaper)}, or turn embeddings off if unused")]
+                     f"llama.ubatchSize 128 would cut that to {format_bytes(cheaper)}, or turn embeddings off if unused",
+                     "embeddings-memory")]
 
 
 # -- CPU, context, storage -----------------------------------------------------------------------
@@ -125,7 +144,8 @@ def threads_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
         return []
     raw = plan.spec.llama.resources.limits.cpu
     return [_error(plan, "llama.threads", f"{threads} threads exceed the CPU limit {raw} ({cores} cores): they throttle "
-                   f"each other against the CFS quota and every token waits; set llama.threads to {cores} or raise the limit")]
+                   f"each other against the CFS quota and every token waits; set llama.threads to {cores} or raise the limit",
+                   "threads-cpu-limit")]
 
 
 def slot_context_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
@@ -134,10 +154,11 @@ def slot_context_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
     if cells.n_ctx_seq < MIN_SLOT_CONTEXT:
         return [_error(plan, "llama.contextSize", f"each of the {capacity.settings.parallel} slots gets {cells.n_ctx_seq} "
                        f"tokens of context, below {MIN_SLOT_CONTEXT}; raise llama.contextSize, lower llama.parallel, "
-                       "or set llama.kvUnified: true so slots share one pool")]
+                       "or set llama.kvUnified: true so slots share one pool", "slot-context")]
     if cells.n_ctx_seq > g.n_ctx_train:
         return [_warning(plan, "llama.contextSize", f"each slot gets {cells.n_ctx_seq} tokens but the model was trained on "
-                         f"{g.n_ctx_train}; llama.cpp warns of training context overflow and quality degrades")]
+                         f"{g.n_ctx_train}; llama.cpp warns of training context overflow and quality degrades",
+                         "context-beyond-training")]
     return []
 
 
@@ -151,13 +172,15 @@ def cache_volume_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
     size, need, problems = capacity.cache_size_bytes, capacity.geometry.file_size_bytes, []
     if size < need:
         problems.append(_error(plan, "cache.size", f"{format_bytes(size)} cannot hold the {format_bytes(need)} model "
-                               f"file; set cache.size to at least {math.ceil(need * 1.25 / GiB)}Gi"))
+                               f"file; set cache.size to at least {math.ceil(need * 1.25 / GiB)}Gi", "cache-volume-size"))
     elif size < need * 1.25:
         problems.append(_warning(plan, "cache.size", f"{format_bytes(size)} leaves little room beside the "
-                                 f"{format_bytes(need)} model file for a partial download and filesystem overhead"))
+                                 f"{format_bytes(need)} model file for a partial download and filesystem overhead",
+                                 "cache-volume-room"))
     if is_oci_block_class(plan.spec.cache.storage_class) and size < OCI_BLOCK_VOLUME_MIN:
         problems.append(_warning(plan, "cache.size", f"OCI block volumes are at least 50 GB: this {plan.spec.cache.size} "
-                                 "claim is provisioned and billed as 50 GB; set cache.size: 50Gi to say so"))
+                                 "claim is provisioned and billed as 50 GB; set cache.size: 50Gi to say so",
+                                 "oci-block-volume-minimum"))
     return problems
 
 
@@ -170,7 +193,21 @@ GUARDS: tuple[Guard, ...] = (
 
 
 def run(plan: Plan) -> tuple[Problem, ...]:
-    """Every guard over one plan, errors and warnings in guard order; collect, never stop at the first."""
-    if plan.capacity is None:
-        return plan.problems
-    return (*plan.problems, *(p for guard in GUARDS for p in guard(plan, plan.capacity)))
+    """Every guard over one plan, in guard order, with the values' acknowledgements applied; collect,
+    never stop at the first."""
+    found = plan.problems if plan.capacity is None else (
+        *plan.problems, *(p for guard in GUARDS for p in guard(plan, plan.capacity)))
+    return acknowledge(plan, found)
+
+
+def acknowledge(plan: Plan, problems: tuple[Problem, ...]) -> tuple[Problem, ...]:
+    """Warnings the values acknowledge become acknowledged (with the reason); an acknowledgement
+    that no warning answers is a warning of its own."""
+    reasons = plan.spec.acknowledge
+    out = tuple(with_(p, severity=Severity.ACKNOWLEDGED, message=f"{p.message} (acknowledged: {reasons[p.rule]})")
+                if p.severity is Severity.WARNING and p.rule in reasons else p for p in problems)
+    fired = {p.rule for p in problems if p.severity is Severity.WARNING}
+    stale = [Problem(plan.file, f"acknowledge.{rule}", f"acknowledges a warning that no longer fires here "
+                     f"({WARNINGS[rule]}); remove it", severity=Severity.WARNING, rule=STALE)
+             for rule in reasons if rule not in fired]
+    return (*out, *stale)

@@ -16,7 +16,7 @@ from .errors import EXIT_FAILED, EXIT_OK, CheckFailed, GeneratorError
 from .kube import ValidateOptions, format_json, format_text, validate_paths
 from .manifest import Manifest
 from .plan import Plan, build_plan
-from .problems import Problem, errors_of, warnings_of
+from .problems import Problem, acknowledged_of, errors_of, warnings_of
 from .render import render_plan
 from .settings import ARGOCD_DIR, RENDERED_DIR, Settings
 from .values import kubernetes_versions, load_all, load_schema
@@ -33,6 +33,7 @@ class Rendered:
     documents: tuple[tuple[str, str], ...]  # (path, text) of generated docs
     scopes: tuple[str, ...]
     warnings: tuple[Problem, ...] = ()
+    acknowledged: tuple[Problem, ...] = ()
 
     @property
     def tree(self) -> tree.Tree:
@@ -45,25 +46,25 @@ def load_plans(settings: Settings) -> tuple[Plan, ...]:
 
 
 def guarded(plans: tuple[Plan, ...]) -> tuple[Problem, ...]:
-    """Every plan's guard warnings; every error of every plan raised at once (exit 1)."""
+    """Every plan's guard warnings and acknowledged warnings; every error of every plan raised at once (exit 1)."""
     problems = tuple(p for plan in plans for p in guards.run(plan))
     errors = errors_of(problems)
     if errors:
         failed = sorted({p.file for p in errors})
         raise CheckFailed(f"{', '.join(failed)}: the deployment cannot run as configured "
                           f"(see `gemma-gitops budget`)", errors)
-    return warnings_of(problems)
+    return (*warnings_of(problems), *acknowledged_of(problems))
 
 
 def render_all(settings: Settings) -> Rendered:
     """Render the requested environments (all of them by default) into memory."""
     plans = load_plans(settings)
-    warnings = guarded(plans)
+    found = guarded(plans)
     documents = ((docs.DOCS_FILE, docs.render_markdown(load_schema(settings))),)
     manifests = tuple(m for plan in plans for m in render_plan(plan))
     scopes = (RENDERED_DIR, ARGOCD_DIR) if not settings.envs else tuple(
         scope for plan in plans for scope in (f"{RENDERED_DIR}/{plan.env}", f"{ARGOCD_DIR}/{plan.env}.yaml"))
-    return Rendered(plans, manifests, documents, (*scopes, docs.DOCS_FILE), warnings)
+    return Rendered(plans, manifests, documents, (*scopes, docs.DOCS_FILE), warnings_of(found), acknowledged_of(found))
 
 
 def run_render(settings: Settings, echo: Echo, warn: Echo) -> int:
@@ -123,9 +124,15 @@ def run_inspect(path: Path, echo: Echo) -> int:
 
 
 def _warn(rendered: Rendered, warn: Echo) -> None:
-    """Print what deserves a look but does not stop the render."""
+    """Print what deserves a look but does not stop the render; what the values acknowledge, in one line."""
     for problem in rendered.warnings:
         warn(f"warning: {problem}")
+    if rendered.acknowledged:
+        by_file: dict[str, list[str]] = {}
+        for problem in rendered.acknowledged:
+            by_file.setdefault(problem.file, []).append(problem.rule)
+        listed = "; ".join(f"{file}: {', '.join(rules)}" for file, rules in by_file.items())
+        warn(f"acknowledged {len(rendered.acknowledged)} warning(s), see `gemma-gitops budget`: {listed}")
 
 
 def _summary(drift: tree.Drift) -> str:

@@ -14,10 +14,12 @@ KeyPath = tuple[PathPart, ...]
 
 
 class Severity(enum.Enum):
-    """How bad a problem is: an error stops the command, a warning asks the user to look."""
+    """How bad a problem is: an error stops the command, a warning asks the user to look, an
+    acknowledged warning is one the values say the team has looked at (with the reason)."""
 
     ERROR = "error"
     WARNING = "warning"
+    ACKNOWLEDGED = "acknowledged"
 
 
 @dataclass(frozen=True)
@@ -61,5 +63,10 @@ def errors_of(problems: tuple[Problem, ...] | list[Problem]) -> tuple[Problem, .
 
 
 def warnings_of(problems: tuple[Problem, ...] | list[Problem]) -> tuple[Problem, ...]:
-    """The problems that are warnings, in order."""
-    return tuple(p for p in problems if not p.is_error)
+    """The problems that are warnings (not acknowledged ones), in order."""
+    return tuple(p for p in problems if p.severity is Severity.WARNING)
+
+
+def acknowledged_of(problems: tuple[Problem, ...] | list[Problem]) -> tuple[Problem, ...]:
+    """The warnings the values acknowledge, in order."""
+    return tuple(p for p in problems if p.severity is Severity.ACKNOWLEDGED)

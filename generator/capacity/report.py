@@ -37,12 +37,16 @@ class EnvironmentBudget:
 
     @property
     def warnings(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if not p.is_error)
+        return tuple(p for p in self.problems if p.severity is Severity.WARNING)
+
+    @property
+    def acknowledged(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity is Severity.ACKNOWLEDGED)
 
 
 def iter_problems(env: EnvironmentBudget) -> list[Problem]:
-    """Errors first, then warnings."""
-    return [*env.errors, *env.warnings]
+    """Errors first, then warnings, then the warnings the values acknowledge."""
+    return [*env.errors, *env.warnings, *env.acknowledged]
 
 
 def table(budget: Budget, fit: Fit) -> list[str]:
@@ -107,11 +111,13 @@ def text(env: EnvironmentBudget) -> list[str]:
 
 
 def summary(envs: list[EnvironmentBudget]) -> str:
-    """`Summary: 2 environments - Fit: 1, Errors: 1, Warnings: 3`."""
+    """`Summary: 2 environments - Fit: 1, Errors: 1, Warnings: 3, Acknowledged: 2`."""
     failed = sum(1 for env in envs if env.errors)
     warnings = sum(len(env.warnings) for env in envs)
+    acknowledged = sum(len(env.acknowledged) for env in envs)
     plural = "s" if len(envs) != 1 else ""
-    return f"Summary: {len(envs)} environment{plural} - Fit: {len(envs) - failed}, Errors: {failed}, Warnings: {warnings}"
+    return (f"Summary: {len(envs)} environment{plural} - Fit: {len(envs) - failed}, Errors: {failed}, "
+            f"Warnings: {warnings}, Acknowledged: {acknowledged}")
 
 
 def to_data(env: EnvironmentBudget) -> dict[str, Any]:
@@ -126,8 +132,8 @@ def to_data(env: EnvironmentBudget) -> dict[str, Any]:
     if env.startup is not None:
         data["startupProbe"] = {"periodSeconds": env.startup.period_seconds,
                                 "failureThreshold": env.startup.failure_threshold}
-    for severity in Severity:
-        data[f"{severity.value}s"] = [str(p) for p in iter_problems(env) if p.severity is severity]
+    data["errors"], data["warnings"] = [str(p) for p in env.errors], [str(p) for p in env.warnings]
+    data["acknowledged"] = [str(p) for p in env.acknowledged]
     return data
 
 

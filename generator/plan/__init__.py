@@ -121,7 +121,7 @@ def geometry_for(values: Values, spec: Spec) -> Geometry | Problem:
         return entry.geometry
     return Problem(values.file, "model.geometry", f"{spec.model.hf_repo}/{spec.model.hf_file} is not in the model "
                    "catalog, so model.geometry is required: run `gemma-gitops inspect FILE.gguf` and paste its output "
-                   "under model.geometry")
+                   "under model.geometry", rule="model-geometry")
 
 
 def capacity_for(spec: Spec, geometry: Geometry) -> Capacity:

@@ -213,3 +213,4 @@ class Spec:
     gateway: Gateway
     tls: Tls
     argocd: ArgoCD
+    acknowledge: Mapping[str, str]  # guard warning ID → why the team accepts it

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -9,7 +12,8 @@ import pytest
 from generator import guards
 from generator.errors import ValuesError
 from generator.plan import Plan
-from generator.problems import Problem, errors_of, warnings_of
+from generator.problems import Problem, Severity, acknowledged_of, errors_of, warnings_of
+from tests.conftest import REPO
 from tests.plans import plan_for
 
 FILE = "values/prod.yaml"
@@ -19,9 +23,15 @@ def paths(problems: tuple[Problem, ...]) -> list[str]:
     return [p.path for p in problems]
 
 
+def unacknowledged(plan: Plan) -> Plan:
+    """The plan without the values' acknowledgements, so every warning shows."""
+    return replace(plan, spec=replace(plan.spec, acknowledge=MappingProxyType({})))
+
+
 def check(**changes: Any) -> tuple[tuple[Problem, ...], tuple[Problem, ...], Plan]:
-    """(errors, warnings, plan) of the reference deployment after changes given as path__with__dunders=value."""
-    plan = plan_for("prod", **changes)
+    """(errors, warnings, plan) of the reference deployment after changes given as path__with__dunders=value,
+    its acknowledgements left out."""
+    plan = unacknowledged(plan_for("prod", **changes))
     problems = guards.run(plan)
     return errors_of(problems), warnings_of(problems), plan
 
@@ -157,3 +167,38 @@ def test_a_row_that_does_not_fill_whole_blocks() -> None:
 def test_the_schema_refuses_what_no_guard_needs_to_check(changes: dict[str, Any]) -> None:
     with pytest.raises(ValuesError):
         plan_for("prod", **changes)
+
+
+# -- acknowledgements ----------------------------------------------------------------------------
+
+
+def test_every_warning_says_its_id_and_only_warnings_can_be_acknowledged() -> None:
+    _, warnings, _ = check(cache__size="900Mi", cache__storageClass="oci-bv", llama__resources__requests__memory="512Mi")
+    assert {p.rule for p in warnings} == {"embeddings-memory", "cache-volume-room", "oci-block-volume-minimum",
+                                          "memory-request"}
+    assert str(warnings[0]).endswith(f"({warnings[0].rule})")
+    schema = json.loads((REPO / "schemas" / "values.schema.json").read_text())
+    assert schema["properties"]["acknowledge"]["propertyNames"]["enum"] == list(guards.WARNINGS)
+
+
+def test_the_reference_acknowledges_its_two_warnings_with_reasons() -> None:
+    problems = guards.run(plan_for("prod"))
+    assert warnings_of(problems) == () and errors_of(problems) == ()
+    acknowledged = acknowledged_of(problems)
+    assert [(p.rule, p.severity) for p in acknowledged] == [("embeddings-memory", Severity.ACKNOWLEDGED),
+                                                             ("oci-block-volume-minimum", Severity.ACKNOWLEDGED)]
+    assert "(acknowledged: we serve /v1/embeddings" in acknowledged[0].message
+
+
+def test_an_acknowledgement_that_no_warning_answers_is_a_warning() -> None:
+    problems = guards.run(plan_for("prod", llama__embeddings=False))
+    (stale,) = warnings_of(problems)
+    assert (stale.path, stale.rule) == ("acknowledge.embeddings-memory", "stale-acknowledgement")
+    assert "no longer fires" in stale.message
+
+
+@pytest.mark.parametrize("acknowledge", [{"memory-limit": "errors are never acknowledged"}, {"no-such-warning": "x"},
+                                         {"embeddings-memory": ""}])
+def test_only_known_warnings_with_a_reason_can_be_acknowledged(acknowledge: dict[str, str]) -> None:
+    with pytest.raises(ValuesError):
+        plan_for("prod", acknowledge=acknowledge)

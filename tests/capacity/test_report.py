@@ -75,7 +75,9 @@ def test_text_report_of_the_reference() -> None:
     lines = text(env_budget(**WORST))
     assert lines[0] == "values/prod.yaml: gemma-3-1b-it (ggml-org/gemma-3-1b-it-GGUF/gemma-3-1b-it-Q4_K_M.gguf)"
     assert "  startupProbe: periodSeconds 10, failureThreshold 67 (670s for a 385s download and a 60s load)" in lines
-    assert lines[-1].startswith("  values/prod.yaml::cache.size: [warning] OCI block volumes are at least 50 GB")
+    assert lines[-1].startswith("  values/prod.yaml::cache.size: [acknowledged] OCI block volumes are at least 50 GB")
+    assert lines[-1].endswith("(acknowledged: OCI provisions and bills this claim as 50 GB, inside the Always Free "
+                              "tier's 200 GB of block volumes)")
 
 
 def test_json_is_one_sorted_document() -> None:
@@ -90,7 +92,7 @@ def test_json_is_one_sorted_document() -> None:
 
 def test_summary() -> None:
     envs = [env_budget(**WORST), env_budget("tight", **TIGHT)]
-    assert summary(envs) == "Summary: 2 environments - Fit: 1, Errors: 1, Warnings: 4"
+    assert summary(envs) == "Summary: 2 environments - Fit: 1, Errors: 1, Warnings: 0, Acknowledged: 4"
 
 
 @pytest.fixture
@@ -115,7 +117,7 @@ def test_budget_command_fits(project: Path) -> None:
     result = invoke(project, "budget", "prod")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == "values/prod.yaml: gemma-3-1b-it (ggml-org/gemma-3-1b-it-GGUF/gemma-3-1b-it-Q4_K_M.gguf)"
-    assert result.output.splitlines()[-1] == "Summary: 1 environment - Fit: 1, Errors: 0, Warnings: 2"
+    assert result.output.splitlines()[-1] == "Summary: 1 environment - Fit: 1, Errors: 0, Warnings: 0, Acknowledged: 2"
 
 
 def test_budget_command_fails_when_an_environment_does_not_fit(project: Path) -> None:

@@ -44,10 +44,22 @@ def test_threads_above_the_cpu_limit_are_refused(run: Run, project: Path) -> Non
     assert "values/prod.yaml::llama.threads" in result.output
 
 
-def test_warnings_do_not_stop_the_render(project: Path) -> None:
-    result = CliRunner().invoke(cli, ["--root", str(project), "render", "prod"])
+def test_the_shipped_environments_render_without_a_warning(project: Path) -> None:
+    result = CliRunner().invoke(cli, ["--root", str(project), "render"])
     assert result.exit_code == 0
-    assert "warning: values/prod.yaml::cache.size: OCI block volumes are at least 50 GB" in result.output
+    assert "warning:" not in result.output
+    assert ("acknowledged 4 warning(s), see `gemma-gitops budget`: values/prod.yaml: embeddings-memory, "
+            "oci-block-volume-minimum; values/staging.yaml: embeddings-memory, oci-block-volume-minimum") in result.output
+
+
+def test_warnings_do_not_stop_the_render(project: Path) -> None:
+    prod = project / "values/prod.yaml"
+    prod.write_text(prod.read_text().replace("requests: {cpu: 1200m, memory: 2Gi}", "requests: {cpu: 1200m, memory: 512Mi}"))
+    result = CliRunner().invoke(cli, ["--root", str(project), "render", "prod"])
+    assert result.exit_code == 0, result.output
+    assert ("warning: values/prod.yaml::llama.resources.requests.memory: the request 512.0 MiB is below weights + KV "
+            "cache") in result.output
+    assert result.output.count("warning:") == 1 and "(memory-request)" in result.output
 
 
 def docs_of(project: Path, env: str = "prod") -> dict[str, dict]:
@@ -105,7 +117,7 @@ def test_budget_command(project: Path) -> None:
     lines = result.output.splitlines()
     assert lines[0] == "values/prod.yaml: gemma-3-1b-it (ggml-org/gemma-3-1b-it-GGUF/gemma-3-1b-it-Q4_K_M.gguf)"
     assert any(line.split()[:2] == ["kv", "cache"] and line.split()[-2] == "38.0" for line in lines)
-    assert lines[-1] == "Summary: 1 environment - Fit: 1, Errors: 0, Warnings: 2"
+    assert lines[-1] == "Summary: 1 environment - Fit: 1, Errors: 0, Warnings: 0, Acknowledged: 2"
 
 
 def test_the_oci_vault_cluster_secret_store_can_be_rendered(run: Run, project: Path) -> None:
