@@ -101,7 +101,8 @@ def memory_limit_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
         fixes.append(f"or raise {path} to at least {math.ceil(fit.total / (256 * MiB)) * 256}Mi")
         return [_error(plan, path, f"the predicted memory {format_bytes(fit.total)} exceeds the limit "
                        f"{format_bytes(fit.limit)} by {format_bytes(fit.total - fit.limit)} "
-                       f"({breakdown(budget)}); the kernel will OOM-kill llama-server. Fixes: {'; '.join(fixes)}", "memory-limit")]
+                       f"({breakdown(budget)}); the kernel will OOM-kill llama-server. Fixes: {'; '.join(fixes)}",
+                       "memory-limit")]
     if fit.headroom is not None and fit.headroom < HEADROOM_WARNING * fit.limit:
         return [_warning(plan, path, f"only {format_bytes(fit.headroom)} of {format_bytes(fit.limit)} left "
                          f"after the predicted {format_bytes(fit.total)}; "
