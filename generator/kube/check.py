@@ -8,6 +8,7 @@ Rules see one environment at a time: each first-level directory under a given di
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,7 +27,8 @@ from generator.kube.resource import (
     manifest_files,
 )
 from generator.kube.rules import RULES, Finding, Scope
-from generator.kube.validator import validate_resource
+from generator.kube.native import native_findings
+from generator.kube.validator import is_ignored, validate_resource
 
 
 def build_locations(options: ValidateOptions) -> tuple[SchemaLocation, ...]:
@@ -95,9 +97,10 @@ def apply_findings(results: list[Result], findings: Iterable[tuple[str, Finding]
     """Results with each rule finding added to its resource's result, which becomes Invalid."""
     extra: dict[str, list[Issue]] = {}
     for rule_id, finding in findings:
-        extra.setdefault(finding.resource.label, []).append(Issue(finding.path, finding.message, rule_id))
+        check_id = rule_id.removeprefix(NATIVE_PREFIX)
+        extra.setdefault(finding.resource.label, []).append(Issue(finding.path, finding.message, rule_id, check_id))
     return [
-        Result(r.label, r.signature, worse(r.status, Status.INVALID), r.issues + tuple(extra[r.label]), r.note)
+        replace(r, status=worse(r.status, Status.INVALID), issues=r.issues + tuple(extra[r.label]))
         if r.label in extra
         else r
         for r in results
@@ -123,9 +126,26 @@ def check_scope(
             else:
                 resources.append(item)
                 versions = options.scope_versions.get(display_path(directory, options.root), options.kubernetes_versions)
-                results.append(validate_resource(item, registry, versions, options.ignore_kinds))
+                results.append(validate_resource(item, registry, versions, options.ignore_kinds, options.skip))
     scope = Scope(display_path(directory, options.root), options.root, tuple(resources), catalog.resources_at)
-    return apply_findings(results, run_rules(scope))
+    versions = options.scope_versions.get(scope.name, options.kubernetes_versions)
+    found = [] if "rules" in options.skip else run_rules(scope)
+    found += [] if "native" in options.skip else run_native(resources, versions, options.ignore_kinds)
+    return apply_findings(results, found)
+
+
+NATIVE_PREFIX = "native:"
+
+
+def run_native(resources: Iterable[Resource], versions: tuple[str, ...], ignore_kinds: frozenset[str]) -> list[tuple[str, Finding]]:
+    """The API server's own checks of built-in kinds, at the oldest Kubernetes version the scope names."""
+    oldest = min(versions, key=lambda v: tuple(int(p) for p in v.split(".")))
+    return [
+        (NATIVE_PREFIX + found.check_id, Finding(resource, found.json_path, found.message))
+        for resource in resources
+        if not is_ignored(resource.signature, ignore_kinds)
+        for found in native_findings(resource.body, oldest)
+    ]
 
 
 def validate_paths(paths: Sequence[Path], options: ValidateOptions, fetch: Download = download) -> Report:

@@ -17,6 +17,7 @@ from generator.kube.check import validate_paths
 from generator.kube.config import (
     DEFAULT_KUBERNETES_VERSIONS,
     ENV_SCHEMA_LOCATIONS,
+    SKIPPABLE,
     resolve_options,
 )
 from generator.kube.output import format_json, format_text
@@ -85,6 +86,13 @@ def exit_code(report: Report) -> int:
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Where downloaded schemas are cached.")
 @click.option("--output", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option(
+    "--skip",
+    "skip",
+    multiple=True,
+    metavar="CHECKS",
+    help=f"Turn checks off: a comma-separated list of {', '.join(SKIPPABLE)} (repeatable).",
+)
+@click.option(
     "--kubeconform", "use_kubeconform", is_flag=True, help="Also run kubeconform, if on PATH, and show its verdict."
 )
 @click.pass_context
@@ -97,6 +105,7 @@ def validate_command(
     cache_dir: Path | None,
     output_format: str,
     use_kubeconform: bool,
+    skip: tuple[str, ...],
 ) -> None:
     """Validate rendered manifests and Argo CD Applications offline (schemas and cross-resource rules)."""
     root = root_of(ctx.obj)
@@ -109,6 +118,7 @@ def validate_command(
         kubeconform=use_kubeconform,
         environ=os.environ,
         values_versions=versions_from_values(root),
+        skip=skip,
     )
     report = validate_paths(list(paths) or default_paths(root), options)
     click.echo(format_json(report) if output_format == "json" else format_text(report), nl=False)

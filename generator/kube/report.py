@@ -34,7 +34,8 @@ class Issue:
 
     path: str  # a JSON path like `$.spec.replicas`, or `line 3, column 5`
     message: str
-    source: str  # the Kind for schema errors, a rule ID for rules, `yaml` for parse errors
+    source: str  # the Kind for schema errors, a rule ID for rules, `yaml` for parse errors, `cel`, `native:<id>`
+    rule: str = ""  # the CEL rule or native check ID behind it, for --output json
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Result:
     status: Status
     issues: tuple[Issue, ...] = ()
     note: str = ""  # why it was skipped
+    limitations: tuple[str, ...] = ()  # checks this tool could not run on it (CEL rules it cannot compile)
 
     def problems(self) -> tuple[Problem, ...]:
         """The issues as Problems: `file::$.path: message (source)`."""
@@ -80,6 +82,10 @@ class Report:
         """Every problem of every resource, in report order."""
         return tuple(p for r in self.results for p in r.problems())
 
+    def limitations(self) -> tuple[str, ...]:
+        """Each check this tool could not run, once however many resources it concerned, sorted."""
+        return tuple(sorted({line for r in self.results for line in r.limitations}))
+
     @property
     def failed(self) -> bool:
         """Whether anything failed: a problem, an unchecked resource, or a failed external verdict."""
@@ -94,4 +100,5 @@ class Report:
             f"Summary: {total} resource{'s' if total > 1 else ''} found in {files} file{'s' if files > 1 else ''}"
             f" - Valid: {self.count(Status.VALID)}, Invalid: {self.count(Status.INVALID)},"
             f" Errors: {self.count(Status.ERROR)}, Skipped: {self.count(Status.SKIPPED)}"
+            + (f", Tool limitations: {len(self.limitations())}" if self.limitations() else "")
         )
