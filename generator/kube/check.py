@@ -16,6 +16,7 @@ from generator.errors import GeneratorError
 from generator.kube import kubeconform
 from generator.kube.config import ValidateOptions
 from generator.kube.location import SchemaLocation, check_local, parse_location
+from generator.kube.native import native_findings
 from generator.kube.registry import Download, SchemaRegistry, download
 from generator.kube.report import Issue, Report, Result, Status, worse
 from generator.kube.resource import (
@@ -27,7 +28,6 @@ from generator.kube.resource import (
     manifest_files,
 )
 from generator.kube.rules import RULES, Finding, Scope
-from generator.kube.native import native_findings
 from generator.kube.validator import is_ignored, validate_resource
 
 
@@ -137,7 +137,9 @@ def check_scope(
 NATIVE_PREFIX = "native:"
 
 
-def run_native(resources: Iterable[Resource], versions: tuple[str, ...], ignore_kinds: frozenset[str]) -> list[tuple[str, Finding]]:
+def run_native(
+    resources: Iterable[Resource], versions: tuple[str, ...], ignore_kinds: frozenset[str]
+) -> list[tuple[str, Finding]]:
     """The API server's own checks of built-in kinds, at the oldest Kubernetes version the scope names."""
     oldest = min(versions, key=lambda v: tuple(int(p) for p in v.split(".")))
     return [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from generator.kube.cel.library import OLD_SELF, SELF, environment
@@ -39,7 +39,7 @@ def uses_old_self(expression: str) -> bool:
     return bool(_OLD_SELF.search(_STRINGS.sub("''", expression)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def compile_expression(expression: str, optional_old_self: bool = False) -> Any:
     """The compiled program, once per process; raises CompileError with the compiler's first line."""
     source = f"cel.bind({OLD_SELF}, optional.none(), {expression})" if optional_old_self else expression

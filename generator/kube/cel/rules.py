@@ -115,7 +115,8 @@ def build(schema: Schema, path: str = "", resource_root: bool = True) -> Node | 
 
 def _rules_at(schema: Schema, path: str) -> Iterator[Rule]:
     """The non-empty rules of a node and of its allOf branches (validation.go skips an empty rule)."""
-    branches = [(schema, path)] + [(b, f"{path}/allOf/{i}") for i, b in enumerate(schema.get("allOf") or ()) if isinstance(b, dict)]
+    branches = [(schema, path)]
+    branches += [(b, f"{path}/allOf/{i}") for i, b in enumerate(schema.get("allOf") or ()) if isinstance(b, dict)]
     for branch, where in branches:
         for raw in branch.get("x-kubernetes-validations") or ():
             if isinstance(raw, dict) and str(raw.get("rule", "")).strip():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from generator.capacity.quantity import QuantityError, parse_quantity
 from generator.kube.native.field import Path_, forbidden, invalid, label_value, percent, qualified_name, required
@@ -40,7 +40,7 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: Any) -> TypeGuard[int]:
     """An integer that is not a boolean."""
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -99,11 +99,11 @@ def selector_matches(selector: Mapping[str, Any], template_labels: Mapping[str, 
         if template_labels.get(key) != value:
             return False
     for expression in map(as_dict, as_list(selector.get("matchExpressions"))):
-        key, operator, values = expression.get("key"), expression.get("operator"), as_list(expression.get("values"))
-        present = key in template_labels
-        if operator == "In" and not (present and template_labels[key] in values):
+        name, operator, values = str(expression.get("key")), expression.get("operator"), as_list(expression.get("values"))
+        present = name in template_labels
+        if operator == "In" and not (present and template_labels[name] in values):
             return False
-        if operator == "NotIn" and present and template_labels[key] in values:
+        if operator == "NotIn" and present and template_labels[name] in values:
             return False
         if (operator == "Exists") != present and operator in ("Exists", "DoesNotExist"):
             return False

@@ -50,7 +50,7 @@ def check_labels(body: Mapping[str, Any], context: Context) -> Iterator[Problem]
     yield from labels(as_dict(body.get("metadata")).get("labels"), ("metadata", "labels"))
 
 
-def annotations(values: Any, path: tuple[str | int, ...]) -> Iterator[Problem]:
+def annotation_problems(values: Any, path: tuple[str | int, ...]) -> Iterator[Problem]:
     """`ValidateAnnotations`: qualified-name keys (checked lowercased) and at most 256 KiB in all."""
     total = 0
     for key, value in as_dict(values).items():
@@ -63,7 +63,7 @@ def annotations(values: Any, path: tuple[str | int, ...]) -> Iterator[Problem]:
 
 def check_annotations(body: Mapping[str, Any], context: Context) -> Iterator[Problem]:
     """metadata.annotations."""
-    yield from annotations(as_dict(body.get("metadata")).get("annotations"), ("metadata", "annotations"))
+    yield from annotation_problems(as_dict(body.get("metadata")).get("annotations"), ("metadata", "annotations"))
 
 
 CHECKS = (

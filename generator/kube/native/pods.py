@@ -51,7 +51,7 @@ def pod_spec(body: Mapping[str, Any]) -> tuple[Path_, Mapping[str, Any]] | None:
         return None
     template: Any = body
     for key in path:
-        template = as_dict(template).get(key)
+        template = as_dict(template).get(str(key))
     return (*path, "spec"), as_dict(as_dict(template).get("spec"))
 
 

@@ -57,7 +57,7 @@ def _metric(metric: Mapping[str, Any], path: tuple[str | int, ...]) -> Iterator[
         yield (*path, "type"), required("must specify a metric source type")
         return
     if source_key not in metric:
-        yield (*path, source_key), required(f"must populate information for the given metric source")
+        yield (*path, source_key), required("must populate information for the given metric source")
         return
     target = as_dict(as_dict(metric[source_key]).get("target"))
     where = (*path, source_key, "target")

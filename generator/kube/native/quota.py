@@ -54,7 +54,8 @@ def check_limit_range(body: Mapping[str, Any], context: Context) -> Iterator[Pro
                 if amount is not None and other and other[0] is not None and amount > other[0]:
                     yield (*where, high, name), invalid(
                         str(other[1]), f"{low} value {value} is greater than {high} value {other[1]}")
-        for name, amount, value, path in _quantities(limit.get("maxLimitRequestRatio"), (*where, "maxLimitRequestRatio")):
+        ratios = _quantities(limit.get("maxLimitRequestRatio"), (*where, "maxLimitRequestRatio"))
+        for _name, amount, value, path in ratios:
             if amount is not None and amount < 1:
                 yield path, invalid(str(value), "ratio must be greater than or equal to 1")
 
