@@ -33,6 +33,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # generator/gopattern.py: standard library only, like this script
+from generator.gopattern import python_pattern  # noqa: E402
+
 DEST = ROOT / "generator" / "schemas" / "crds"
 CATALOG = "datreeio/CRDs-catalog"
 RAW_URL = "https://raw.githubusercontent.com/" + CATALOG + "/{ref}/{path}"
@@ -209,9 +212,10 @@ def _subschemas(schema: dict[str, Any], where: str, problems: list[str]) -> Iter
 
 
 def _regex_problems(pattern: str, where: str) -> list[str]:
-    """A pattern Python cannot compile: jsonschema, which `validate` uses, could not apply it either."""
+    """A pattern Python cannot compile as `validate` rewrites it (Go flag groups scoped): jsonschema could
+    not apply it either."""
     try:
-        re.compile(pattern)
+        re.compile(python_pattern(pattern))
     except re.error as err:
         return [f"{where}: {pattern!r} is not a regular expression ({err})"]
     return []
