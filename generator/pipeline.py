@@ -131,14 +131,16 @@ def run_template(settings: Settings, output: str, echo: Echo, warn: Echo) -> int
 def stream(manifests: tuple[Manifest, ...], output: str) -> str:
     """The environments' resources (not their Applications) as `render` writes them, in file order.
 
-    yaml: each file's exact bytes after a `---` line, so the stream splits back into rendered/<env>/;
+    yaml: the files' exact bytes, one after the other. Each file is its header comment, then `---`
+    and its one document, so the stream has exactly one document per file, and no empty one (the
+    header comments of a file end the document before it, where YAML ignores them).
     json: a `v1` List, as `kubectl get -o json` prints several objects.
     """
     resources = [m for m in manifests if m.path.startswith(f"{RENDERED_DIR}/")]
     if output == "json":
         items = {"apiVersion": "v1", "kind": "List", "items": [m.doc for m in resources]}
         return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
-    return "".join(f"---\n{m.text}" for m in resources)
+    return "".join(m.text for m in resources)
 
 
 def budget_of(plan: Plan) -> EnvironmentBudget:

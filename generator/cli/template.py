@@ -19,7 +19,8 @@ def template(ctx: click.Context, env: str, values_files: tuple[IO[str], ...], se
              output: str) -> None:
     """Print the manifests of ENV, exactly what `render` writes to rendered/ENV/, and write nothing.
 
-    yaml: every file of rendered/ENV/, in name order, each after a `---` line; json: one v1 List.
+    yaml: the files of rendered/ENV/ one after the other, in name order (each is its header comment,
+    `---` and one document); json: one v1 List.
     Warnings go to stderr, so stdout is only manifests (what Argo CD's plugin reads).
 
     Exit codes: 0 printed; 1 the deployment cannot run as configured; 2 bad values, overrides or options.
