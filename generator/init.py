@@ -79,9 +79,13 @@ def create(directory: Path, answers: Answers, force: bool, echo: Echo, warn: Ech
                              "pass --force to add the files it lacks and keep every file already there")
     files = all_files(answers, tool_version())
     check_seed(answers, files)
+    targets = {file.path: inside(directory, file.path) for file in files}
+    blocked = [path for path, target in targets.items() if _blocked(directory, target)]
+    if blocked:
+        raise GeneratorError(f"{directory}: nothing written: a file stands where {', '.join(blocked)} needs a directory")
     written, kept = [], []
     for file in files:
-        target = inside(directory, file.path)
+        target = targets[file.path]
         if target.exists() or target.is_symlink():
             kept.append(file.path)
             continue
@@ -102,6 +106,11 @@ def existing_entries(directory: Path) -> list[str]:
     if not directory.is_dir():
         return []
     return sorted(p.name for p in directory.iterdir() if p.name not in IGNORED_ENTRIES)
+
+
+def _blocked(root: Path, target: Path) -> bool:
+    """Whether something that is not a directory stands where one of the target's directories must be."""
+    return any(parent.exists() and not parent.is_dir() for parent in target.parents if parent.is_relative_to(root))
 
 
 def check_seed(answers: Answers, files: tuple[Rendered, ...]) -> None:
@@ -128,8 +137,11 @@ def inside(root: Path, rel: str) -> Path:
 def write_file(path: Path, data: bytes, replace: bool) -> None:
     """Write `data` beside `path`, flush it, then move it into place: a rename when replacing, else a
     hard link, which fails if a file appeared there meanwhile, so a new file never replaces one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise GeneratorError(f"{path}: cannot write: {err.strerror}") from err
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
@@ -142,6 +154,8 @@ def write_file(path: Path, data: bytes, replace: bool) -> None:
             os.link(temp, path)
     except FileExistsError as err:
         raise GeneratorError(f"{path}: appeared while init was writing; it was left as it is") from err
+    except OSError as err:
+        raise GeneratorError(f"{path}: cannot write: {err.strerror}") from err
     finally:
         if os.path.exists(temp):
             os.unlink(temp)

@@ -190,3 +190,11 @@ def test_upgrade_needs_a_project(tmp_path: Path) -> None:
     result = invoke("init", str(tmp_path), "--upgrade")
     assert result.exit_code == 2
     assert result.output == f"error: {tmp_path}: not a gemma-gitops project (no gemma-gitops.toml); `gemma-gitops init` starts one\n"
+
+
+def test_a_file_where_a_directory_must_be_is_one_line_and_nothing_is_written(tmp_path: Path) -> None:
+    (tmp_path / "values").write_text("a file where init needs a directory\n")
+    result = invoke("init", str(tmp_path), "--force")
+    assert (result.exit_code, result.output) == (
+        2, f"error: {tmp_path}: nothing written: a file stands where values/prod.yaml, values/_shared.yaml needs a directory\n")
+    assert files(tmp_path) == {"values": b"a file where init needs a directory\n"}
