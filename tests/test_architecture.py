@@ -16,12 +16,13 @@ PACKAGE = REPO / "generator"
 # The floors, lowest first: a module's floor is the first prefix of its dotted name listed here.
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("generator", "generator.problems", "generator.settings"),
-    ("generator.errors", "generator.yamlio"),
+    ("generator.errors", "generator.yamlio", "generator.credentials"),
     ("generator.manifest", "generator.capacity"),
     ("generator.values",),
     ("generator.plan",),
     ("generator.guards", "generator.docs", "generator.waivers"),
     ("generator.render",),
+    ("generator.lock",),
     ("generator.tree", "generator.kube", "generator.diffing"),
     ("generator.pipeline", "generator.diff"),
     ("generator.cli", "generator.__main__"),
