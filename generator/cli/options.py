@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -36,7 +37,7 @@ def settings(ctx: click.Context, envs: tuple[str, ...] = ()) -> Settings:
     base = ctx.find_object(Settings)
     if base is None:
         raise click.UsageError("run this command through the gemma-gitops command group")
-    return Settings(root=base.root, envs=tuple(dict.fromkeys(envs)))
+    return dataclasses.replace(base, envs=tuple(dict.fromkeys(envs)))
 
 
 def warn(line: str) -> None:
