@@ -462,12 +462,26 @@ def remove(path: Path, missing_ok: bool = False) -> bool:
         return missing_ok
     try:
         if stat.S_ISDIR(mode):
-            shutil.rmtree(path)
+            _remove_tree(path)
         else:
             os.unlink(path)
     except OSError:
         return False
     return True
+
+
+def _remove_tree(path: Path) -> None:
+    """rmtree; when that fails (a read-only directory inside a leftover of ours), make every directory of
+    the tree writable, without following a symlink, and try once more."""
+    try:
+        shutil.rmtree(path)
+    except OSError:
+        stack = [path]
+        while stack:
+            directory = stack.pop()
+            os.chmod(directory, stat.S_IMODE(os.lstat(directory).st_mode) | stat.S_IRWXU)
+            stack.extend(Path(e.path) for e in os.scandir(directory) if e.is_dir(follow_symlinks=False))
+        shutil.rmtree(path)
 
 
 # -- recovery ----------------------------------------------------------------------------------

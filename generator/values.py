@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError
+from jsonschema.exceptions import SchemaError, ValidationError
 
 from . import credentials, yamlio
 from .errors import ValuesError
@@ -322,12 +322,29 @@ def _explain(error: ValidationError) -> str:
 
 
 def load_schema(settings: Settings) -> dict[str, Any]:
-    """Read the values schema of the project."""
+    """Read the values schema of the project; one that is not a JSON Schema object is an error (exit 2)."""
     try:
-        schema: dict[str, Any] = json.loads(settings.schema_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
+        text = settings.schema_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
         raise ValuesError(f"cannot read the values schema {settings.schema_path}: {err}") from err
+    problem = schema_problem(text)
+    if problem:
+        raise ValuesError(f"cannot read the values schema {settings.schema_path}: {problem}")
+    schema: dict[str, Any] = json.loads(text)
     return schema
+
+
+@lru_cache(maxsize=8)
+def schema_problem(text: str) -> str:
+    """What is wrong with a schema's text ('' when nothing); checked once per text (a check takes 40 ms)."""
+    try:
+        schema = json.loads(text)
+        Draft202012Validator.check_schema(schema)
+    except json.JSONDecodeError as err:
+        return str(err)
+    except SchemaError as err:
+        return f"not a valid JSON Schema: {err.message}"
+    return "" if isinstance(schema, dict) else "not a JSON object"
 
 
 def environment_names(settings: Settings) -> list[str]:
@@ -351,8 +368,8 @@ def read_text(path: Path, inside: Path, file: str) -> str:
     """A values file's text: a regular file (or a symlink to one) inside `inside`, at most the values
     size limit, UTF-8. A symlink out of the directory is refused unread, so no error line can show
     what another file (a key, a password file) contains."""
-    real = path.resolve()
-    if path.is_symlink() and not real.is_relative_to(inside.resolve()):
+    real = Path(os.path.realpath(path))  # unlike Path.resolve, never raises on a symlink loop (open says ELOOP)
+    if path.is_symlink() and not real.is_relative_to(os.path.realpath(inside)):
         raise ValuesError(f"{file}: a symlink to a file outside {inside.name}/; values files are read only "
                           f"from {inside.name}/ (copy the file in instead)")
     try:

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +207,22 @@ def test_5_leftovers_are_cleaned_and_never_block(run: Run, project: Path, tmp_pa
     assert run("check").exit_code == 0
 
 
+def test_5_a_read_only_leftover_is_removed_by_its_owner(shared_project: Path) -> None:
+    """As a user whom modes bind (root ignores them): a dead run's directory with read-only directories inside."""
+    nobody = as_nobody()
+    assert gemma(shared_project, "render", prefix=nobody).returncode == 0
+    leftover = shared_project / ".gemma-gitops-0123456789abcdef.rendered.old"
+    (leftover / "prod/deep").mkdir(parents=True)
+    (leftover / "prod/deep/file.yaml").write_text("old")
+    for path in (leftover, leftover / "prod", leftover / "prod/deep", leftover / "prod/deep/file.yaml"):
+        os.chown(path, 65534, 65534)
+    (leftover / "prod/deep").chmod(0)
+    (leftover / "prod").chmod(0o555)
+    result = gemma(shared_project, "check", prefix=nobody)
+    assert result.returncode == 0, result.stderr
+    assert not os.path.lexists(leftover)
+
+
 def test_5_an_unremovable_leftover_does_not_block(run: Run, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run("render")
     (project / ".gemma-gitops-0123456789abcdef.rendered.old").mkdir()
@@ -354,6 +371,68 @@ def test_8_bad_values_files_exit_2_in_one_line(run: Run, project: Path, content:
     assert no_traceback(result.stderr)
     assert message in result.stderr, result.stderr
     assert state(project) == before
+
+
+def _loop(project: Path) -> None:
+    (project / "values/prod.yaml").unlink()
+    (project / "values/prod.yaml").symlink_to("prod.yaml")
+
+
+def _dangling(project: Path) -> None:
+    (project / "values/prod.yaml").unlink()
+    (project / "values/prod.yaml").symlink_to("gone.yaml")
+
+
+def _directory(project: Path) -> None:
+    (project / "values/prod.yaml").unlink()
+    (project / "values/prod.yaml").mkdir()
+
+
+def _schema(text: str) -> Callable[[Path], None]:
+    def write(project: Path) -> None:
+        (project / "schemas/values.schema.json").write_text(text)
+
+    return write
+
+
+def _journal_directory(project: Path) -> None:
+    (project / tree.JOURNAL).mkdir()
+
+
+def _lock_directory(project: Path) -> None:
+    (project / LOCK_FILE).unlink()
+    (project / LOCK_FILE).mkdir()
+
+
+@pytest.mark.parametrize(("damage", "code", "message"), [
+    (_loop, 2, "error: values/prod.yaml: cannot read: Too many levels of symbolic links"),
+    (_dangling, 2, "error: values/prod.yaml: cannot read: No such file or directory"),
+    (_directory, 2, "error: values/prod.yaml: cannot read: Is a directory"),
+    (_schema("{not json"), 2, "error: cannot read the values schema "),
+    (_schema("[]"), 2, "error: cannot read the values schema "),
+    (_schema('{"type": 12}'), 2, "error: cannot read the values schema "),
+    (_journal_directory, 1, "error: .gemma-gitops.journal is damaged or not ours"),
+    (_lock_directory, 1, "error: cannot open the project lock "),
+], ids=["symlink-loop", "dangling-symlink", "directory", "schema-not-json", "schema-not-object", "schema-invalid",
+        "journal-directory", "lock-directory"])
+def test_8_filesystem_states_exit_1_or_2_in_one_line(run: Run, project: Path, damage: Callable[[Path], None], code: int,
+                                                      message: str) -> None:
+    run("render")
+    damage(project)
+    before = state(project)
+    result = gemma(project, "render", "prod")
+    assert result.returncode == code, result.stderr
+    assert no_traceback(result.stderr)
+    assert result.stderr.splitlines()[0].startswith(message), result.stderr
+    assert state(project) == before
+
+
+def test_8_an_unreadable_output_directory(shared_project: Path) -> None:
+    assert gemma(shared_project, "render").returncode == 0
+    (shared_project / "rendered/prod").chmod(0)
+    result = gemma(shared_project, "check", prefix=as_nobody())
+    assert result.returncode == 1 and no_traceback(result.stderr)
+    assert result.stderr.splitlines()[-1] == f"error: cannot read {shared_project}/rendered/prod: Permission denied"
 
 
 def test_8_an_unreadable_values_file(shared_project: Path) -> None:

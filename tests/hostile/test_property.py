@@ -120,6 +120,7 @@ def damage(text: bytes, how: str, at: int, junk: bytes) -> bytes:
         "insert": lambda: text[:at] + junk + text[at:],
         "truncate": lambda: text[:at],
         "utf16": lambda: text.decode("utf-8", "replace").encode("utf-16"),
+        "crlf-bom": lambda: b"\xef\xbb\xbf" + text.replace(b"\n", b"\r\n"),
         "tag": lambda: text.replace(b"hostname:", b"hostname: !!python/object/apply:os.system", 1),
         "alias": lambda: b"x: &x [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n" + b"".join(
             b"%s: &%s [%s]\n" % (bytes([c]), bytes([c]), b",".join([b"*" + bytes([c - 1 if c > 97 else 120])] * 10))
@@ -150,7 +151,8 @@ def restore(root: Path, files: dict[str, bytes]) -> None:
 
 @settings(max_examples=EXAMPLES, deadline=timedelta(seconds=30), derandomize=DERANDOMIZE, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(document=documents(), how=st.sampled_from(["none", "none", "none", "insert", "truncate", "utf16", "tag", "alias", "deep"]),
+@given(document=documents(), how=st.sampled_from(["none", "none", "none", "insert", "truncate", "utf16", "crlf-bom", "tag", "alias",
+                                                  "deep"]),
        at=st.integers(0, 4000), junk=st.binary(min_size=1, max_size=8))
 def test_render_answers_0_1_or_2_and_writes_nothing_unless_0(project: Path, document: dict[str, Any], how: str, at: int,
                                                              junk: bytes) -> None:
