@@ -25,6 +25,7 @@ import re
 import secrets
 import shutil
 import stat
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -540,10 +541,29 @@ def session(root: Path, write: bool, wait_seconds: float, command: str) -> Itera
                 raise TreeError(f"{root / JOURNAL}: an interrupted write, and this read-only project cannot complete it")
             yield
             return
-        if write or _lstat_mode(root / JOURNAL) is not None or leftovers(root):
-            if not write:
-                lock.acquire(fd, True, wait_seconds, root)  # recovering writes: hold it alone
+        if write:
             recover(root)
-            if not write:
-                lock.acquire(fd, False, wait_seconds, root)
+        elif _lstat_mode(root / JOURNAL) is not None or leftovers(root):
+            _recover_as_reader(fd, root, wait_seconds)
         yield
+
+
+def _recover_as_reader(fd: int, root: Path, wait_seconds: float) -> None:
+    """A reader that finds a journal or leftovers: recover holding the lock alone, then share it again.
+
+    Converting a shared flock drops it first (flock(2)), so two readers converting at once never both
+    hold it; the one that loses waits only while a journal remains (leftovers wait for the next writer)."""
+    deadline = time.monotonic() + wait_seconds
+    while _lstat_mode(root / JOURNAL) is not None or leftovers(root):
+        try:
+            lock.acquire(fd, True, 0, root)
+        except lock.LockHeld:
+            if _lstat_mode(root / JOURNAL) is None:
+                break
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(lock.POLL_SECONDS)
+            continue
+        recover(root)
+        break
+    lock.acquire(fd, False, wait_seconds, root)

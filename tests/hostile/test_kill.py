@@ -139,3 +139,17 @@ def test_a_damaged_journal_stops_every_command(tmp_path: Path) -> None:
         assert result.exit_code == 1
         assert result.output.splitlines()[-1].startswith(f"error: {tree.JOURNAL} is damaged or not ours, so an interrupted "
                                                          "write cannot be completed (unexpected contents)")
+
+
+def test_readers_that_find_a_journal_together_complete_it_once(tmp_path: Path, trees: tuple[dict[str, bytes], dict[str, bytes]]) -> None:
+    _, new = trees
+    project = prepared(tmp_path)
+    assert killed_render(project, "rename", 3) == -9
+    environ = {**os.environ, "PYTHONPATH": str(REPO)}
+    readers = [subprocess.Popen([sys.executable, "-m", "generator", "--root", str(project), "check"], env=environ,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    for reader in readers:
+        _, stderr = reader.communicate(timeout=120)
+        assert reader.returncode == 0, stderr  # each saw the completed write, none a half one
+    assert outputs(project) == new
+    assert tree.leftovers(project) == [] and not (project / tree.JOURNAL).exists()
