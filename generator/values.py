@@ -34,9 +34,9 @@ from .settings import SHARED_LAYER, Settings
 Where = Mapping[KeyPath, tuple[str, int]]  # key path → (file, line) of the layer that last set it
 ENV_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
 ENV_NAME_MAX = 63  # an RFC 1123 label: it names a directory, an Application and a label value
+MAX_FILE_BYTES = 4 * yamlio.VALUES_LIMITS.max_chars  # UTF-8 takes at most 4 bytes a character
 # The tags a values file may carry, explicitly or as resolved: the YAML core schema's. `!!python/name`,
 # `!!binary`, `!!set` or an application tag would mean something no values key expects.
-MAX_FILE_BYTES = 4 * yamlio.VALUES_LIMITS.max_chars  # UTF-8 takes at most 4 bytes a character
 PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in
                        ("str", "int", "float", "bool", "null", "map", "seq", "timestamp"))
 
@@ -313,9 +313,12 @@ def _explain(error: ValidationError) -> str:
         return f"{value} is out of range: expected {low} to {high}"
     if kind == "type":
         return f"{value} is not of type {error.validator_value!r}{described}"
-    if kind in ("maxLength", "minLength", "maxItems", "minItems", "exclusiveMinimum", "exclusiveMaximum", "const"):
+    if kind == "uniqueItems":
+        return f"{value} repeats an item{described}"
+    if kind in ("maxLength", "minLength", "maxItems", "minItems", "maxProperties", "minProperties",
+                "exclusiveMinimum", "exclusiveMaximum", "const"):
         return f"{value} is not valid: expected {kind} {error.validator_value!r}{described}"
-    return f"{error.message if kind in ('required', 'uniqueItems') else value + ' is not valid'}{described}"
+    return f"{value} is not valid{described}"
 
 
 # -- the stage ---------------------------------------------------------------------------------
