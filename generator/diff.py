@@ -17,7 +17,7 @@ from .diffing.gitref import Base, BaseTree, base_tree, repository_prefix, resolv
 from .diffing.report import FORMATS, Report
 from .diffing.resources import Resources, collect, diff_environments
 from .errors import EXIT_OK
-from .pipeline import render_all
+from .pipeline import render_all, session
 from .settings import Settings
 
 Echo = Callable[[str], None]
@@ -37,7 +37,8 @@ def run_diff(options: DiffOptions, echo: Echo) -> int:
     root = options.settings.root
     repository_prefix(root)  # outside a repository, say so before rendering anything
     base = resolve(root, options.base_ref)
-    working = render_all(options.settings).tree
+    with session(options.settings, "diff"):
+        working = render_all(options.settings).tree
     with tempfile.TemporaryDirectory(prefix="gemma-gitops-diff-") as workdir:
         based = base_tree(root, base, options.settings.envs, Path(workdir))
     before, after = collect(based.files, f"base {base.short}"), collect(working, "the working tree")

@@ -11,6 +11,7 @@ from .problems import Problem
 EXIT_OK = 0
 EXIT_FAILED = 1  # drift, a failed check, a deployment that cannot fit
 EXIT_BAD_INPUT = 2  # the user's input (values, options, files) is wrong
+EXIT_BUG = 3  # an unexpected exception: a bug in gemma-gitops, reported in one line, never a traceback
 
 
 class GeneratorError(Exception):

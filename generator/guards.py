@@ -18,7 +18,7 @@ from dataclasses import replace as with_
 
 from .capacity.budget import KV_TYPES, Budget, LlamaSettings, predict
 from .capacity.catalog import Geometry
-from .capacity.quantity import GiB, MiB, format_bytes
+from .capacity.quantity import GiB, MiB, format_bytes, parse_bytes, parse_cpu
 from .plan import Capacity, Plan
 from .problems import Problem, Severity
 
@@ -27,7 +27,10 @@ HEADROOM_WARNING = 0.10  # warn when less than this share of the limit is left
 OCI_BLOCK_VOLUME_MIN = 50 * GiB  # OCI block volumes are at least 50 GB
 EMBEDDINGS_COST_WARNING = 256 * MiB
 
+INT32_MAX = 2**31 - 1  # Probe.failureThreshold is an int32 (k8s.io/api core/v1 Probe)
+
 Guard = Callable[[Plan, Capacity], list[Problem]]
+PlanGuard = Callable[[Plan], list[Problem]]
 
 # The warnings a team may acknowledge in the values, and what each means; the values schema's
 # `acknowledge` keys are exactly these (tests/test_guards.py keeps the two equal).
@@ -185,19 +188,66 @@ def cache_volume_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
     return problems
 
 
+# -- what the API server or the processes would refuse -------------------------------------------
+
+
+def requests_within_limits_problems(plan: Plan) -> list[Problem]:
+    """A request above its limit: the API server refuses the pod ("must be less than or equal to cpu
+    limit", ValidateResourceRequirements in kubernetes pkg/apis/core/validation)."""
+    problems = []
+    for container, resources in (("llama", plan.spec.llama.resources), ("proxy", plan.spec.proxy.resources)):
+        for name, parse in (("cpu", parse_cpu), ("memory", parse_bytes)):
+            request, limit = getattr(resources.requests, name), getattr(resources.limits, name)
+            if parse(request) > parse(limit):
+                problems.append(_error(plan, f"{container}.resources.requests.{name}", f"the request {request} is above "
+                                       f"the limit {limit}; the API server refuses a pod whose {name} request exceeds its "
+                                       "limit", "requests-within-limits"))
+    return problems
+
+
+def autoscaling_range_problems(plan: Plan) -> list[Problem]:
+    """minReplicas above maxReplicas: the API server refuses the HorizontalPodAutoscaler ("must be greater
+    than or equal to `minReplicas`", kubernetes pkg/apis/autoscaling/validation)."""
+    scaling = plan.spec.autoscaling
+    if not scaling.enabled or scaling.min_replicas <= scaling.max_replicas:
+        return []
+    return [_error(plan, "autoscaling.minReplicas", f"minReplicas {scaling.min_replicas} is above maxReplicas "
+                   f"{scaling.max_replicas}; the API server refuses the HorizontalPodAutoscaler", "autoscaling-range")]
+
+
+def distinct_ports_problems(plan: Plan) -> list[Problem]:
+    """The two containers share the pod's network namespace: one port each, or the second cannot bind."""
+    if plan.spec.proxy.port != plan.spec.llama.port:
+        return []
+    return [_error(plan, "proxy.port", f"proxy.port and llama.port are both {plan.spec.proxy.port}; the containers share "
+                   "the pod's network, so the second to start cannot listen (choose two ports)", "distinct-ports")]
+
+
+def startup_window_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
+    """The startupProbe's failureThreshold is an int32; a window beyond it cannot be written."""
+    threshold = capacity.startup.failure_threshold
+    if threshold <= INT32_MAX:
+        return []
+    return [_error(plan, "llama.startup.minDownloadMiBps", f"the startup window needs a failureThreshold of {threshold}, "
+                   f"beyond the {INT32_MAX} a probe can hold; raise llama.startup.minDownloadMiBps or "
+                   "llama.startup.probePeriodSeconds", "startup-window")]
+
+
 # -- the entry point -----------------------------------------------------------------------------
 
+PLAN_GUARDS: tuple[PlanGuard, ...] = (requests_within_limits_problems, autoscaling_range_problems, distinct_ports_problems)
 GUARDS: tuple[Guard, ...] = (
     cache_type_problems, memory_limit_problems, memory_request_problems, embeddings_problems,
-    threads_problems, slot_context_problems, cache_volume_problems,
+    threads_problems, slot_context_problems, cache_volume_problems, startup_window_problems,
 )
 
 
 def run(plan: Plan) -> tuple[Problem, ...]:
     """Every guard over one plan, in guard order, with the values' acknowledgements applied; collect,
     never stop at the first."""
-    found = plan.problems if plan.capacity is None else (
-        *plan.problems, *(p for guard in GUARDS for p in guard(plan, plan.capacity)))
+    found = (*plan.problems, *(p for guard in PLAN_GUARDS for p in guard(plan)))
+    if plan.capacity is not None:
+        found = (*found, *(p for guard in GUARDS for p in guard(plan, plan.capacity)))
     return acknowledge(plan, found)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,8 +84,13 @@ def render_all(settings: Settings) -> Rendered:
                     warnings_of(found), acknowledged_of(found))
 
 
+def session(settings: Settings, command: str, write: bool = False) -> AbstractContextManager[None]:
+    """The project lock for one command (exclusive to write, shared to read), an interrupted write completed first."""
+    return tree.session(settings.root, write, settings.lock_wait_seconds, " ".join((command, *settings.envs)))
+
+
 def run_render(settings: Settings, echo: Echo, warn: Echo, values_not_in_git: bool = False) -> int:
-    """Render and write atomically; only files whose bytes change are touched.
+    """Render and write all-or-nothing; only directories whose files change are swapped.
 
     Overrides (`--set`, `-f`) are refused unless `values_not_in_git`: the committed tree is what Argo
     CD applies, and it must follow from values that are in git too.
@@ -94,11 +100,12 @@ def run_render(settings: Settings, echo: Echo, warn: Echo, values_not_in_git: bo
             f"render: {', '.join(o.source for o in settings.overrides)} would write rendered/ from values that are "
             "not in values/ (and so not in git); put them in a values file, print the result with "
             "`gemma-gitops template`, or pass --values-not-in-git to write it anyway")
-    tree.recover(settings.root)
-    rendered = render_all(settings)
-    _warn(rendered, warn)
-    actual = tree.owned_on_disk(settings.root, rendered.scopes)
-    drift = tree.write(settings.root, rendered.tree, actual)
+    with session(settings, "render", write=True):
+        rendered = render_all(settings)
+        _warn(rendered, warn)
+        tree.refuse_foreign(settings.root, rendered.tree)
+        actual = tree.owned_on_disk(settings.root, rendered.scopes)
+        drift = tree.write(settings.root, rendered.tree, actual, rendered.scopes)
     for plan in rendered.plans:
         count = sum(1 for m in rendered.manifests if m.path.startswith(f"{RENDERED_DIR}/{plan.env}/"))
         echo(f"rendered {plan.file} → {RENDERED_DIR}/{plan.env}/ ({count} resources) and {ARGOCD_DIR}/{plan.env}.yaml")
@@ -108,9 +115,11 @@ def run_render(settings: Settings, echo: Echo, warn: Echo, values_not_in_git: bo
 
 def run_check(settings: Settings, echo: Echo, warn: Echo) -> int:
     """The drift check: render in memory and compare with the disk; exit 1 with a diff on any difference."""
-    rendered = render_all(settings)
-    _warn(rendered, warn)
-    desired, actual = rendered.tree, tree.owned_on_disk(settings.root, rendered.scopes)
+    with session(settings, "check"):
+        rendered = render_all(settings)
+        _warn(rendered, warn)
+        tree.refuse_foreign(settings.root, rendered.tree)
+        desired, actual = rendered.tree, tree.owned_on_disk(settings.root, rendered.scopes)
     drift = tree.compare(desired, actual)
     if not drift:
         echo(f"in sync: {len(desired)} files for {len(rendered.plans)} environment(s)")
@@ -154,7 +163,8 @@ def budget_of(plan: Plan) -> EnvironmentBudget:
 
 def run_budget(settings: Settings, output: str, echo: Echo) -> int:
     """Print every requested environment's budget; exit 1 when any of them has an error."""
-    envs = [budget_of(plan) for plan in load_plans(settings)]
+    with session(settings, "budget"):
+        envs = [budget_of(plan) for plan in load_plans(settings)]
     if output == "json":
         echo(to_json(envs).rstrip("\n"))
     else:
@@ -192,7 +202,8 @@ def _summary(drift: tree.Drift) -> str:
 
 def run_validate(settings: Settings, paths: list[Path], options: ValidateOptions, output: str, echo: Echo) -> int:
     """Validate manifests offline; the report as text or JSON; exit 1 when anything failed."""
-    report = validate_paths(paths or default_paths(settings.root), options)
+    with session(settings, "validate"):
+        report = validate_paths(paths or default_paths(settings.root), options)
     echo((format_json(report) if output == "json" else format_text(report)).rstrip("\n"))
     return EXIT_FAILED if report.failed else EXIT_OK
 

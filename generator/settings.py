@@ -28,15 +28,18 @@ class Override:
     source: str  # how messages name it: `--set llama.contextSize`, `extra.yaml`, `(stdin)`
     text: str  # `path=value` for --set; the YAML text for -f (stdin read once, by the CLI)
     kind: str = "file"  # "set" or "file"
+LOCK_WAIT_SECONDS = 10.0  # how long a command waits for another run's project lock (a full render takes about 1 s)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The project root, the environments a command works on (empty: all of them), and extra value layers."""
+    """The project root, the environments a command works on (empty: all of them), extra value layers,
+    and how long to wait for another run's project lock."""
 
     root: Path
     envs: tuple[str, ...] = ()
     overrides: tuple[Override, ...] = ()
+    lock_wait_seconds: float = LOCK_WAIT_SECONDS
 
     @property
     def values_dir(self) -> Path:

@@ -2,28 +2,43 @@
 
 Layers, lowest first: the defaults written in the schema, `values/_shared.yaml` when present,
 then `values/<env>.yaml`. Maps merge key by key; lists and scalars replace what is below them.
+
+Values are what they say: a file is UTF-8 text without control or bidirectional-override characters,
+within the YAML limits of yamlio.py, plain YAML (no tags beyond the core schema's); an integer is an
+integer (`8080.0` is not), a pattern's `$` is the end of the string (not before a final newline), a
+number is finite, and nothing in any layer looks like a credential (credentials.py).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import re
+import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import SchemaError, ValidationError
 
-from . import yamlio
+from . import credentials, yamlio
 from .errors import ValuesError
 from .problems import KeyPath, Problem, key_path
 from .settings import SHARED_LAYER, Settings
 
 Where = Mapping[KeyPath, tuple[str, int]]  # key path → (file, line) of the layer that last set it (0: no line)
-ENV_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+ENV_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
+ENV_NAME_MAX = 63  # an RFC 1123 label: it names a directory, an Application and a label value
+MAX_FILE_BYTES = 4 * yamlio.VALUES_LIMITS.max_chars  # UTF-8 takes at most 4 bytes a character
+# The tags a values file may carry, explicitly or as resolved: the YAML core schema's. `!!python/name`,
+# `!!binary`, `!!set` or an application tag would mean something no values key expects.
+PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in
+                       ("str", "int", "float", "bool", "null", "map", "seq", "timestamp"))
 
 
 @dataclass(frozen=True)
@@ -57,13 +72,20 @@ class Values:
 
 
 def parse_layer(text: str, file: str) -> Layer:
-    """Parse one values file; duplicate keys and YAML syntax errors are reported with line and column."""
+    """Parse one values file; duplicate keys, YAML syntax errors, unsafe characters and crossed limits
+    are reported with line and column."""
+    unsafe = yamlio.unsafe_character(text)
+    if unsafe is not None:
+        line, column = yamlio.position(text, unsafe[0])
+        problem = Problem(file, f"line {line}, column {column}", f"{unsafe[1]} is not allowed in a values file "
+                          "(control and bidirectional-override characters hide what a reviewer reads)")
+        raise ValuesError(f"{file}: not valid YAML", (problem,))
     try:
         node = yamlio.compose(text)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark
+    except yaml.YAMLError as err:  # syntax, a crossed limit, or a character the reader refuses
+        mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ValuesError(f"{file}: not valid YAML", (Problem(file, where, str(err.problem)),)) from err
+        raise ValuesError(f"{file}: not valid YAML", (Problem(file, where, yamlio.problem_text(err)),)) from err
     if node is None:
         return Layer(file, {})
     problems: list[Problem] = []
@@ -78,12 +100,19 @@ def parse_layer(text: str, file: str) -> Layer:
 
 
 def _construct(node: yaml.Node, path: KeyPath, file: str, lines: dict[KeyPath, int], problems: list[Problem]) -> Any:
-    """Build plain Python data from a YAML node, recording lines and refusing duplicate keys."""
+    """Build plain Python data from a YAML node, recording lines and refusing duplicate keys, tags
+    beyond the core schema, non-string keys and unsafe characters in strings."""
     lines[path] = node.start_mark.line + 1
+    refused = _refused(node)
+    if refused:
+        problems.append(Problem(file, _where(node), refused))
+        return None
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = str(key_node.value)
+            key = _key(key_node, file, problems)
+            if key is None:
+                continue
             if key in out:
                 problems.append(Problem(file, f"line {key_node.start_mark.line + 1}, column {key_node.start_mark.column + 1}",
                                         f"duplicate key {key!r} (first at line {lines[(*path, key)]})"))
@@ -93,7 +122,36 @@ def _construct(node: yaml.Node, path: KeyPath, file: str, lines: dict[KeyPath, i
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, (*path, i), file, lines, problems) for i, item in enumerate(node.value)]
-    return yamlio.construct_scalar(node)
+    try:
+        return yamlio.construct_scalar(node)
+    except (yaml.YAMLError, ValueError, OverflowError) as err:  # `!!int x`, `!!float y`
+        problems.append(Problem(file, _where(node), f"cannot read this {node.tag.rsplit(':', 1)[-1]}: {err}"))
+        return None
+
+
+def _where(node: yaml.Node) -> str:
+    """`line 3, column 7` of a node."""
+    return f"line {node.start_mark.line + 1}, column {node.start_mark.column + 1}"
+
+
+def _refused(node: yaml.Node) -> str:
+    """Why a node cannot be a value ('' when it can): a tag beyond the core schema, an unsafe string."""
+    if node.tag not in PLAIN_TAGS:
+        return f"the tag {node.tag!r} is not allowed in values: plain YAML only"
+    unsafe = yamlio.unsafe_character(node.value, value=True) if isinstance(node.value, str) else None
+    return f"{unsafe[1]} is not allowed in a value" if unsafe else ""
+
+
+def _key(node: yaml.Node, file: str, problems: list[Problem]) -> str | None:
+    """A mapping key as a string, or None (with a problem) for a key that is not a plain scalar."""
+    if not isinstance(node, yaml.ScalarNode):
+        problems.append(Problem(file, _where(node), "a key must be a plain string, not a list or a mapping"))
+        return None
+    refused = _refused(node)
+    if refused:
+        problems.append(Problem(file, _where(node), refused.replace("in a value", "in a key")))
+        return None
+    return str(node.value)
 
 
 # -- layers ------------------------------------------------------------------------------------
@@ -145,9 +203,60 @@ def provenance(layers: list[Layer]) -> dict[KeyPath, tuple[str, int]]:
 # -- validation --------------------------------------------------------------------------------
 
 
+def _is_integer(checker: Any, instance: Any) -> bool:
+    """An int, not a bool and not a float: JSON Schema calls `8080.0` an integer ("a number with a zero
+    fractional part", json-schema.org numeric reference), and nginx refuses `listen 8080.0`."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+def _is_number(checker: Any, instance: Any) -> bool:
+    """A finite int or float: YAML's `.nan` passes every `minimum` and `maximum` (comparisons with NaN are false)."""
+    return _is_integer(checker, instance) or (isinstance(instance, float) and math.isfinite(instance))
+
+
+def end_anchored(pattern: str) -> str:
+    """The pattern with every `$` outside a character class made `\\Z`.
+
+    A schema's `^…$` means the whole string, but Python's `$` also matches before a final newline
+    (the re docs: "the end of the string or just before the newline at the end of the string"), so
+    `gemma\\n` would pass `^[a-z]+$` and name a file with a newline in it."""
+    out, i, members_from = [], 0, -1  # members_from: where an open character class's members start
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if members_from >= 0:
+            members_from = -1 if char == "]" and i > members_from else members_from  # `[]a]` holds `]`
+        elif char == "[":
+            members_from = i + 1 + (pattern[i + 1:i + 2] == "^")
+        elif char == "$":
+            char = "\\Z"
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(end_anchored(pattern))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]) -> Iterator[ValidationError]:
+    """The `pattern` keyword with `$` as the end of the string."""
+    if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+StrictValidator = validators.extend(
+    Draft202012Validator, validators={"pattern": _pattern},
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many({"integer": _is_integer, "number": _is_number}))
+
+
 def validate(values: dict[str, Any], schema: Mapping[str, Any], env_file: str, where: Where) -> list[Problem]:
     """Every schema violation of the merged values, each pinned to the file and line that set it."""
-    validator = Draft202012Validator(schema)
+    validator = StrictValidator(schema)
     problems: list[Problem] = []
     for error in sorted(validator.iter_errors(values), key=lambda e: [str(p) for p in e.absolute_path]):
         problems.extend(_problems_for(error, env_file, where))
@@ -181,66 +290,127 @@ def _schema_of(error: ValidationError) -> Mapping[str, Any]:
     return error.schema if isinstance(error.schema, Mapping) else {}
 
 
+def shown(value: Any) -> str:
+    """A bad value as an error line shows it: a scalar's repr (cut at 80 characters), a collection by
+    its kind (its contents could be anything), a credential-looking string not at all."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str) and credentials.looks_secret(value):
+        return "a value that looks like a credential (not shown)"
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
 def _explain(error: ValidationError) -> str:
     """A message naming the bad value and what is allowed."""
-    value, schema, kind = error.instance, _schema_of(error), error.validator
+    value, schema, kind = shown(error.instance), _schema_of(error), error.validator
     described = f" ({schema['description']})" if "description" in schema else ""
     if kind == "required":
         return f"{error.message}{described}"
     if kind == "enum":
-        return f"{value!r} is not one of {', '.join(repr(v) for v in schema.get('enum', []))}"
+        return f"{value} is not one of {', '.join(repr(v) for v in schema.get('enum', []))}"
     if kind == "pattern":
-        return f"{value!r} is not valid: expected {schema.get('description', 'a value matching ' + repr(error.validator_value))}"
+        return f"{value} is not valid: expected {schema.get('description', 'a value matching ' + repr(error.validator_value))}"
     if kind in ("minimum", "maximum"):
         low, high = schema.get("minimum", "-inf"), schema.get("maximum", "inf")
-        return f"{value!r} is out of range: expected {low} to {high}"
+        return f"{value} is out of range: expected {low} to {high}"
     if kind == "type":
-        return f"{value!r} is not of type {error.validator_value!r}{described}"
-    return f"{error.message}{described}"
+        return f"{value} is not of type {error.validator_value!r}{described}"
+    if kind == "uniqueItems":
+        return f"{value} repeats an item{described}"
+    if kind in ("maxLength", "minLength", "maxItems", "minItems", "maxProperties", "minProperties",
+                "exclusiveMinimum", "exclusiveMaximum", "const"):
+        return f"{value} is not valid: expected {kind} {error.validator_value!r}{described}"
+    return f"{value} is not valid{described}"
 
 
 # -- the stage ---------------------------------------------------------------------------------
 
 
 def load_schema(settings: Settings) -> dict[str, Any]:
-    """Read the values schema of the project."""
+    """Read the values schema of the project; one that is not a JSON Schema object is an error (exit 2)."""
     try:
-        schema: dict[str, Any] = json.loads(settings.schema_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
+        text = settings.schema_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
         raise ValuesError(f"cannot read the values schema {settings.schema_path}: {err}") from err
+    problem = schema_problem(text)
+    if problem:
+        raise ValuesError(f"cannot read the values schema {settings.schema_path}: {problem}")
+    schema: dict[str, Any] = json.loads(text)
     return schema
+
+
+@lru_cache(maxsize=8)
+def schema_problem(text: str) -> str:
+    """What is wrong with a schema's text ('' when nothing); checked once per text (a check takes 40 ms)."""
+    try:
+        schema = json.loads(text)
+        Draft202012Validator.check_schema(schema)
+    except json.JSONDecodeError as err:
+        return str(err)
+    except SchemaError as err:
+        return f"not a valid JSON Schema: {err.message}"
+    return "" if isinstance(schema, dict) else "not a JSON object"
 
 
 def environment_names(settings: Settings) -> list[str]:
     """Every environment: each `values/<env>.yaml` whose name does not start with `_`."""
     if not settings.values_dir.is_dir():
         raise ValuesError(f"no values directory at {settings.values_dir}")
-    return sorted(p.stem for p in settings.values_dir.glob("*.yaml") if not p.name.startswith("_"))
+    try:
+        names = os.listdir(settings.values_dir)
+    except OSError as err:
+        raise ValuesError(f"{settings.values_dir.name}/: cannot read: {err.strerror}") from err
+    return sorted(name.removesuffix(".yaml") for name in names if name.endswith(".yaml") and not name.startswith(("_", ".")))
 
 
 def read_layer(path: Path, settings: Settings) -> Layer:
     """Read and parse one values file."""
     file = path.relative_to(settings.root).as_posix()
+    return parse_layer(read_text(path, settings.values_dir, file), file)
+
+
+def read_text(path: Path, inside: Path, file: str) -> str:
+    """A values file's text: a regular file (or a symlink to one) inside `inside`, at most the values
+    size limit, UTF-8. A symlink out of the directory is refused unread, so no error line can show
+    what another file (a key, a password file) contains."""
+    real = Path(os.path.realpath(path))  # unlike Path.resolve, never raises on a symlink loop (open says ELOOP)
+    if path.is_symlink() and not real.is_relative_to(os.path.realpath(inside)):
+        raise ValuesError(f"{file}: a symlink to a file outside {inside.name}/; values files are read only "
+                          f"from {inside.name}/ (copy the file in instead)")
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise ValuesError(f"{file}: not a regular file")
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as err:
         raise ValuesError(f"{file}: cannot read: {err.strerror}") from err
-    return parse_layer(text, file)
+    if len(data) > MAX_FILE_BYTES:
+        raise ValuesError(f"{file}: larger than {MAX_FILE_BYTES // (1 << 20)} MiB, the limit for a values file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ValuesError(f"{file}: not UTF-8 text (byte 0x{data[err.start]:02x} on line {line}); "
+                          "save it as UTF-8") from err
 
 
 def load_environment(name: str, settings: Settings, schema: Mapping[str, Any], extra: Extra | None = None) -> Values:
     """Merge the layers of one environment, and the `extra` layers above them, and validate the result."""
     path = settings.values_dir / f"{name}.yaml"
     file = path.relative_to(settings.root).as_posix()
-    if not ENV_NAME.match(name):
-        raise ValuesError(f"{file}: environment name {name!r} must be a lowercase RFC 1123 label "
-                          "(it names a directory and an Application)")
-    if not path.is_file():
+    if not ENV_NAME.match(name) or len(name) > ENV_NAME_MAX:
+        raise ValuesError(f"{file}: environment name {shown(name)} must be a lowercase RFC 1123 label of at most "
+                          f"{ENV_NAME_MAX} characters (it names a directory and an Application)")
+    if not os.path.lexists(path):
         known = ", ".join(environment_names(settings)) or "none"
         raise ValuesError(f"unknown environment {name!r}: no {file} (environments: {known})")
     layers = [Layer("(schema defaults)", schema_defaults(schema) or {})]
     shared = settings.values_dir / SHARED_LAYER
-    if shared.is_file():
+    if os.path.lexists(shared):
         layers.append(read_layer(shared, settings))
     layers.append(read_layer(path, settings))
     if extra is not None:
@@ -261,10 +431,19 @@ def merge_layers(name: str, file: str, layers: list[Layer], schema: Mapping[str,
     values = merged(layers)
     values.pop("$schema", None)
     where = provenance(layers)
-    problems = validate(values, schema, file, where)
+    secrets = [p for layer in layers for p in credentials.scan(layer.data, schema, layer.file, layer.lines)]
+    # A schema error at a secret's field would show the value the secret check just kept quiet.
+    hidden = {p.path for p in secrets}
+    problems = secrets + [p for p in validate(values, schema, file, where) if not _overlaps(p.path, hidden)]
     if problems:
         raise ValuesError(f"{file}: {len(problems)} invalid value{'s' if len(problems) > 1 else ''}", tuple(problems))
     return Values(name, file, values, where)
+
+
+def _overlaps(path: str, paths: set[str]) -> bool:
+    """Whether a key path is one of `paths`, inside one, or holds one."""
+    return any(path == p or path.startswith((f"{p}.", f"{p}[")) or p.startswith((f"{path}.", f"{path}["))
+               for p in paths)
 
 
 def load_all(settings: Settings, extra: Extra | None = None) -> tuple[Values, ...]:
@@ -301,8 +480,8 @@ def kubernetes_versions(settings: Settings) -> dict[str, tuple[str, ...]]:
 def _declared_versions(path: Path) -> tuple[str, ...]:
     """The `kubernetesVersions` list a values file sets, or () when it sets none it can be read for."""
     try:
-        data = yamlio.load_one(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yamlio.YAMLError):
+        data = yamlio.load_one(read_text(path, path.parent, path.name), yamlio.VALUES_LIMITS)
+    except (OSError, ValuesError, yamlio.YAMLError):
         return ()
     versions = data.get("kubernetesVersions") if isinstance(data, dict) else None
     ok = isinstance(versions, list) and all(isinstance(v, str) for v in versions)

@@ -16,7 +16,7 @@ PACKAGE = REPO / "generator"
 # The floors, lowest first: a module's floor is the first prefix of its dotted name listed here.
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("generator", "generator.problems", "generator.settings", "generator.gopattern", "generator.version"),
-    ("generator.errors", "generator.yamlio", "generator.project"),
+    ("generator.errors", "generator.yamlio", "generator.project", "generator.credentials", "generator.lock"),
     ("generator.manifest", "generator.capacity"),
     ("generator.values", "generator.overrides"),
     ("generator.plan",),

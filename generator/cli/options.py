@@ -12,7 +12,7 @@ from click.shell_completion import CompletionItem
 
 from ..errors import GeneratorError
 from ..project import ProjectError, find_root, pin_warning
-from ..settings import SHARED_LAYER, VALUES_DIR, Override, Settings
+from ..settings import LOCK_WAIT_SECONDS, SHARED_LAYER, VALUES_DIR, Override, Settings
 from ..values import environment_names
 from ..version import tool_version
 
@@ -29,9 +29,10 @@ FORMATS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Invocation:
-    """What the group was given: `--root`, or None to find the project from the working directory."""
+    """What the group was given: `--root` (None: find the project from the working directory), `--lock-wait`."""
 
     root: Path | None = None
+    lock_wait_seconds: float = LOCK_WAIT_SECONDS
 
 
 def project_root(invocation: Invocation, required: bool = True) -> Path:
@@ -122,7 +123,7 @@ def settings(ctx: click.Context, envs: tuple[str, ...] = (), overrides: tuple[Ov
     warning = pin_warning(root, tool_version())
     if warning:
         warn(warning)
-    return Settings(root=root, envs=names, overrides=overrides)
+    return Settings(root=root, envs=names, overrides=overrides, lock_wait_seconds=invocation.lock_wait_seconds)
 
 
 def warn(line: str) -> None:

@@ -1,8 +1,8 @@
-"""An error or a kill in the middle of a render leaves the previous rendered/ intact."""
+"""An error or a kill in the middle of a render leaves the previous tree, or (after recovery) the new one: never a mix."""
 
 from __future__ import annotations
 
-import os
+import errno
 import signal
 import subprocess
 import sys
@@ -21,37 +21,29 @@ def test_a_failure_while_staging_leaves_the_previous_tree(run: Run, project: Pat
     prod = project / "values/prod.yaml"
     prod.write_text(prod.read_text().replace("contextSize: 4096", "contextSize: 8192"))
     calls = {"n": 0}
-    real_write = Path.write_bytes
+    real_write = tree.write_new
 
-    def failing_write(self: Path, data: bytes) -> int:
+    def failing_write(base: Path, parts: tuple[str, ...], data: bytes) -> None:
         calls["n"] += 1
         if calls["n"] == 5:
-            raise OSError(28, "No space left on device")
-        return real_write(self, data)
+            raise OSError(errno.ENOSPC, "No space left on device", str(base / "/".join(parts)))
+        real_write(base, parts, data)
 
-    monkeypatch.setattr(Path, "write_bytes", failing_write)
-    with pytest.raises(OSError):
-        run("render")
+    monkeypatch.setattr(tree, "write_new", failing_write)
+    result = run("render")
     monkeypatch.undo()
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == ("error: cannot stage the new files (externalsecret-gemma-api-key.yaml: No space left on "
+                                              "device); nothing was changed")
     assert snapshot(project) == before
-    assert run("render").exit_code == 0  # and the next run cleans up after it
-    assert not (project / ".rendered.staging").exists()
+    assert tree.leftovers(project) == [] and not (project / tree.JOURNAL).exists()
+    assert run("render").exit_code == 0
     assert "'8192'" in (project / "rendered/prod/deployment-gemma.yaml").read_text()
 
 
-def test_a_run_killed_between_the_two_renames_is_recovered(run: Run, project: Path) -> None:
-    run("render")
-    before = snapshot(project)
-    # The state a kill leaves after `rendered` was moved aside and before staging took its place.
-    os.rename(project / "rendered", project / ".rendered.previous")
-    (project / ".rendered.staging").mkdir()
-    tree.recover(project)
-    assert snapshot(project) == before
-    assert not (project / ".rendered.previous").exists() and not (project / ".rendered.staging").exists()
-
-
 def test_sigkill_mid_render_never_leaves_a_half_written_tree(run: Run, project: Path) -> None:
-    """Kill real render processes at many points in time; every survivor tree is the old or the new one."""
+    """Kill real render processes at many points in time; after the next command's recovery every tree is
+    the old or the new one."""
     run("render")
     old = snapshot(project)
     prod = project / "values/prod.yaml"
@@ -63,15 +55,16 @@ def test_sigkill_mid_render_never_leaves_a_half_written_tree(run: Run, project: 
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        tree.recover(project)
-        now = snapshot(project)
-        if now != old:
+        result = run("check")  # completes an interrupted write before it compares
+        assert tree.leftovers(project) == [] and not (project / tree.JOURNAL).exists()
+        if snapshot(project) != old:
             outcomes.add("new")
-            assert run("check").exit_code == 0  # a finished render, never a mix
-            run_back = prod.read_text()
-            prod.write_text(run_back.replace("contextSize: 8192", "contextSize: 4096"))
+            assert result.exit_code == 0  # a finished render, never a mix
+            text = prod.read_text()
+            prod.write_text(text.replace("contextSize: 8192", "contextSize: 4096"))
             run("render")
-            prod.write_text(run_back)
+            prod.write_text(text)
         else:
             outcomes.add("old")
+            assert result.exit_code == 1
     assert "old" in outcomes

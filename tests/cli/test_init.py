@@ -37,7 +37,9 @@ def created(tmp_path: Path) -> Path:
 
 def test_init_writes_the_scaffold_and_renders_it(created: Path) -> None:
     written = files(created)
-    assert [path for path in written if not path.startswith(("rendered/", "argocd/", "docs/", "schemas/"))] == SCAFFOLD
+    scaffold = [path for path in written if not path.startswith(("rendered/", "argocd/", "docs/", "schemas/"))]
+    assert scaffold == [".gemma-gitops.lock", *SCAFFOLD]  # the lock the render took, which .gitignore names
+    assert "/.gemma-gitops.lock" in written[".gitignore"].decode().splitlines()
     assert {"argocd/prod.yaml", "docs/values.md", "rendered/prod/deployment-gemma.yaml"} <= set(written)
     assert written["schemas/values.schema.json"] == PACKAGED_SCHEMA.read_bytes()
     assert written["gemma-gitops.toml"].decode().endswith(f'\nversion = "{tool_version()}"\n')

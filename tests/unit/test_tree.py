@@ -1,0 +1,114 @@
+"""The tree's write protocol, step by step: staging, the journal's states, recovery, leftovers, the lock."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+import pytest
+
+from generator import lock, tree
+
+RUN = "0123456789abcdef"
+
+
+def layout(root: Path, **dirs: str) -> None:
+    """Directories in root, each holding one file `f` with the given text."""
+    for name, text in dirs.items():
+        (root / name).mkdir()
+        (root / name / "f").write_text(text)
+
+
+def swap(existed: bool = True) -> tree.Swap:
+    return tree.Swap("rendered", f".gemma-gitops-{RUN}.rendered.new", f".gemma-gitops-{RUN}.rendered.old", existed)
+
+
+@pytest.mark.parametrize(("present", "state"), [
+    ({"rendered": "old", f".gemma-gitops-{RUN}.rendered.new": "new"}, "pending"),
+    ({f".gemma-gitops-{RUN}.rendered.old": "old", f".gemma-gitops-{RUN}.rendered.new": "new"}, "moved aside"),
+    ({"rendered": "new", f".gemma-gitops-{RUN}.rendered.old": "old"}, "applied"),
+    ({f".gemma-gitops-{RUN}.rendered.old": "old"}, "cannot tell which generation is on disk"),
+    ({"rendered": "x", f".gemma-gitops-{RUN}.rendered.old": "old", f".gemma-gitops-{RUN}.rendered.new": "new"},
+     "cannot tell which generation is on disk"),
+])
+def test_every_state_a_run_can_leave(tmp_path: Path, present: dict[str, str], state: str) -> None:
+    layout(tmp_path, **present)
+    assert tree._state(tmp_path, swap()) == state
+
+
+def test_completing_from_each_state_gives_the_new_directory(tmp_path: Path) -> None:
+    for present in ({"rendered": "old", f".gemma-gitops-{RUN}.rendered.new": "new"},
+                    {f".gemma-gitops-{RUN}.rendered.old": "old", f".gemma-gitops-{RUN}.rendered.new": "new"},
+                    {"rendered": "new", f".gemma-gitops-{RUN}.rendered.old": "old"}):
+        root = tmp_path / str(len(list(tmp_path.iterdir())))
+        root.mkdir()
+        layout(root, **present)
+        tree.write_journal(root, RUN, (swap(),))
+        tree.recover(root)
+        assert (root / "rendered/f").read_text() == "new"
+        assert sorted(os.listdir(root)) == ["rendered"]
+
+
+def test_a_staged_copy_replaced_by_a_symlink_is_not_swapped_in(tmp_path: Path) -> None:
+    layout(tmp_path, rendered="old")
+    (tmp_path / f".gemma-gitops-{RUN}.rendered.new").symlink_to("/etc")
+    tree.write_journal(tmp_path, RUN, (swap(),))
+    with pytest.raises(tree.TreeError, match="rendered: cannot use the staged copy: it is not a directory"):
+        tree.recover(tmp_path)
+    assert (tmp_path / "rendered/f").read_text() == "old"
+
+
+@pytest.mark.parametrize("body", ["not json", '{"format": "gemma-gitops-journal/1", "swaps": [{"target": "rendered", '
+                                  '"staged": "../../etc", "previous": ".gemma-gitops-0123456789abcdef.rendered.old", "existed": true}]}'])
+def test_a_damaged_journal_is_an_error(tmp_path: Path, body: str) -> None:
+    (tmp_path / tree.JOURNAL).write_text(body)
+    with pytest.raises(tree.TreeError, match="is damaged or not ours"):
+        tree.recover(tmp_path)
+
+
+def test_sweep_restores_an_old_versions_moved_aside_directory(tmp_path: Path) -> None:
+    layout(tmp_path, **{".rendered.previous": "old", ".argocd.staging": "half"})
+    tree.sweep(tmp_path)
+    assert (tmp_path / "rendered/f").read_text() == "old" and sorted(os.listdir(tmp_path)) == ["rendered"]
+
+
+def test_write_new_never_follows_a_symlink(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "prod").symlink_to(outside)
+    with pytest.raises(OSError):
+        tree.write_new(base, ("prod", "x.yaml"), b"data")
+    (base / "y.yaml").symlink_to(outside / "y.yaml")
+    with pytest.raises(FileExistsError):
+        tree.write_new(base, ("y.yaml",), b"data")
+    assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("rel", ["rendered/../x", "rendered", "argocd/x", "/rendered/x", "rendered//x", "rendered/./x"])
+def test_parts_of_refuses_paths_that_leave_their_directory(rel: str) -> None:
+    with pytest.raises(tree.TreeError, match="refusing to write outside rendered/"):
+        tree.parts_of(rel, "rendered")
+
+
+def test_a_reader_lock_on_a_dead_writers_line_names_no_one(tmp_path: Path) -> None:
+    fd = os.open(tmp_path / lock.LOCK_FILE, os.O_RDWR | os.O_CREAT)
+    os.write(fd, b"pid 999999999, `gemma-gitops render`, since 2025-01-01T00:00:00Z\n")
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    other = os.open(tmp_path / lock.LOCK_FILE, os.O_RDWR)
+    try:
+        with pytest.raises(lock.LockHeld, match="a command reading the project: check, validate, diff or budget"):
+            lock.acquire(other, True, 0, tmp_path)
+        lock.acquire(other, False, 0, tmp_path)  # readers share
+    finally:
+        os.close(other)
+        os.close(fd)
+
+
+def test_the_lock_file_may_not_be_a_symlink(tmp_path: Path) -> None:
+    (tmp_path / lock.LOCK_FILE).symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(lock.LockUnusable, match="is a symlink"), lock.hold(tmp_path, True, 0, "render"):
+        pass
+    assert not (tmp_path / "elsewhere").exists()
