@@ -17,12 +17,13 @@ PACKAGE = REPO / "generator"
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("generator", "generator.problems", "generator.settings"),
     ("generator.errors", "generator.yamlio"),
-    ("generator.manifest", "generator.capacity"),
-    ("generator.values",),
+    ("generator.manifest", "generator.capacity", "generator.kubeschemas", "generator.llamaflags"),
+    ("generator.values", "generator.extras"),
     ("generator.plan",),
-    ("generator.guards", "generator.docs", "generator.waivers"),
+    ("generator.guards", "generator.docs", "generator.waivers", "generator.schemaviews"),
     ("generator.render",),
-    ("generator.tree", "generator.kube", "generator.diffing"),
+    ("generator.conflicts",),
+    ("generator.tree", "generator.kube", "generator.diffing", "generator.collisions"),
     ("generator.pipeline", "generator.diff"),
     ("generator.cli", "generator.__main__"),
 )
