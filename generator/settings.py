@@ -9,7 +9,8 @@ VALUES_DIR = "values"
 RENDERED_DIR = "rendered"
 ARGOCD_DIR = "argocd"
 DOCS_DIR = "docs"
-SCHEMA_FILE = Path("schemas") / "values.schema.json"
+SCHEMAS_DIR = "schemas"
+SCHEMA_FILE = Path(SCHEMAS_DIR) / "values.schema.json"
 SHARED_LAYER = "_shared.yaml"  # values/_shared.yaml: defaults the team layers under every environment
 
 

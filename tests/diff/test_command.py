@@ -135,8 +135,9 @@ def test_committed_rendered_files_are_not_trusted(diff: Diff, repo: Path) -> Non
 def test_the_base_renders_with_its_own_generator(diff: Diff, repo: Path) -> None:
     template = repo / "generator" / "templates" / "resources" / "service.yaml.j2"
     original = template.read_text()
-    assert "  type: ClusterIP\n" in original
-    template.write_text(original.replace("  type: ClusterIP\n", "  type: NodePort\n"))
+    line = "  type: {{ spec.service.type | q }}\n"
+    assert line in original
+    template.write_text(original.replace(line, "  type: NodePort\n"))
     commit(repo, "a template as it used to be")
     template.write_text(original)  # the working tree's template is the one this process renders with
     assert diff("prod").output.splitlines()[2:] == [
