@@ -117,7 +117,10 @@ def _owned(render: EnvironmentRender) -> dict[tuple[str, Identity], Manifest]:
     return {(cluster, placed(m.identity, namespace)): m for cluster in clusters(render.plan) for m in render.resources}
 
 
-def environment_problems(renders: Iterable[EnvironmentRender], reported: frozenset[str]) -> Iterator[Problem]:
+Found = tuple[Problem, str]  # a problem, and the other file it names
+
+
+def environment_problems(renders: Iterable[EnvironmentRender], reported: frozenset[str]) -> Iterator[Found]:
     """Pairs of environments deploying one object to one cluster; one problem per pair and cluster."""
     first: dict[tuple[str, Identity], EnvironmentRender] = {}
     shared: dict[tuple[str, str, str], list[Identity]] = {}
@@ -136,19 +139,22 @@ def environment_problems(renders: Iterable[EnvironmentRender], reported: frozens
         yield by_file[here].plan.values.locate(("namespace",), f"deploys {objects[0]}{more} to {cluster}, which "
                                                f"{there} deploys there too: the two Applications would overwrite each "
                                                "other's objects. Give each environment its own namespace (or name), "
-                                               "or another destination", rule=RULE)
+                                               "or another destination", rule=RULE), there
 
 
-def application_problems(renders: Iterable[EnvironmentRender], reported: frozenset[str]) -> Iterator[Problem]:
+def application_problems(renders: Iterable[EnvironmentRender], reported: frozenset[str]) -> Iterator[Found]:
     """Two Argo CD Applications (or ApplicationSets) with one name in one namespace."""
     first: dict[Identity, tuple[EnvironmentRender, str]] = {}
     for render in renders:
         for identity, what in application_names(render):
             owner, owned = first.setdefault(identity, (render, what))
-            if owner is not render and (render.plan.file in reported or owner.plan.file in reported):
-                yield render.plan.values.locate(("name",), f"{what} in namespace {identity.namespace!r} is also "
-                                                f"{owned} of {owner.plan.file}; rename the environment or change "
-                                                "`name`", rule=RULE)
+            if owner is render or (render.plan.file not in reported and owner.plan.file not in reported):
+                continue
+            (here, this), (there, that) = ((render, what), (owner, owned)) if render.plan.file in reported else (
+                (owner, owned), (render, what))
+            yield here.plan.values.locate(("name",), f"{this} in namespace {identity.namespace!r} is also {that} of "
+                                          f"{there.plan.file}; rename the environment or change `name`",
+                                          rule=RULE), there.plan.file
 
 
 def check(renders: tuple[EnvironmentRender, ...], others: tuple[EnvironmentRender, ...] = ()) -> None:
@@ -158,9 +164,9 @@ def check(renders: tuple[EnvironmentRender, ...], others: tuple[EnvironmentRende
     """
     reported = frozenset(r.plan.file for r in renders)
     every = (*renders, *others)
-    found = [*(p for r in renders for p in extra_problems(r)), *environment_problems(every, reported),
-             *application_problems(every, reported)]
+    found: list[Found] = [*((p, "") for r in renders for p in extra_problems(r)), *environment_problems(every, reported),
+                          *application_problems(every, reported)]
     if found:
-        files = sorted({p.file.split("#")[0] for p in found})
+        files = sorted({p.file.split("#")[0] for p, _ in found} | {other for _, other in found if other})
         raise CheckFailed(f"{', '.join(files)}: {len(found)} collision{'s' if len(found) > 1 else ''}: one object, "
-                          "two owners", tuple(found))
+                          "two owners", tuple(p for p, _ in found))

@@ -50,6 +50,8 @@ OWNED: dict[str, str] = {
                      "--fit-target", "--fit-ctx"), "it changes the memory budget: set it through the values (llama.*)"),
     **dict.fromkeys(("--tensor-split", "--split-mode", "--main-gpu", "--device"), _PLACEMENT),
 }
+# Flags refused on the command line whose variable is the right way to give them (from a Secret).
+ENV_ALLOWED = frozenset({"--hf-token"})
 _DOWNLOADS = "can download weights"  # the help of every built-in model preset (`--gpt-oss-20b-default`, ...)
 _BUILD_TAG = re.compile(rf"(^|[:-])b{llamaflags.BUILD}$")
 
@@ -81,7 +83,7 @@ def owned_env(plan: Plan) -> dict[str, str]:
     owned = {name: "set by gemma-gitops" for name in LLAMA_ENV}
     for spelling, reason in owned_flags(plan).items():
         flag = llamaflags.known()[spelling]
-        if flag.env and flag.env not in owned:
+        if flag.env and flag.env not in owned and not ENV_ALLOWED & set(flag.spellings):
             owned[flag.env] = f"llama-server reads it as {spelling}, which is not settable here: {reason}"
     return owned
 
@@ -282,5 +284,6 @@ def check(plans: tuple[Plan, ...]) -> None:
     found = [problem for plan in plans for problem in problems(plan)]
     if found:
         files = sorted({p.file for p in found})
-        raise ValuesError(f"{', '.join(files)}: {len(found)} value{'s' if len(found) > 1 else ''} conflict with "
-                          "what gemma-gitops renders", tuple(found))
+        several = len(found) > 1
+        raise ValuesError(f"{', '.join(files)}: {len(found)} value{'s' if several else ''} "
+                          f"conflict{'' if several else 's'} with what gemma-gitops renders", tuple(found))

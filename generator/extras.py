@@ -28,7 +28,7 @@ from . import manifest, yamlio
 from .errors import ValuesError
 from .manifest import Manifest
 from .problems import KeyPath, Problem
-from .settings import RENDERED_DIR, VALUES_DIR, Settings
+from .settings import RENDERED_DIR, Settings
 
 EXTRA_DIR = "extra"
 SUFFIXES = (".yaml", ".yml")
@@ -130,7 +130,7 @@ def _extras_of(path: Path, settings: Settings, env: str) -> Iterator[Extra | Pro
         refusal = _refusal(document.data)
         if refusal is not None:
             where, message = refusal
-            line = lines[document.index].get(where) or lines[document.index].get(())
+            line = Extra(Manifest("", {}), source, lines[document.index]).line(where)
             yield Problem(label, _json_path(where), message, line=line, rule="extra-manifest")
             continue
         rendered = f"{RENDERED_DIR}/{env}/{manifest.file_name(document.data)}"
@@ -151,8 +151,3 @@ def load(settings: Settings, env: str) -> tuple[Extra, ...]:
         raise ValuesError(f"{', '.join(files)}: {len(problems)} extra manifest problem{'s' if len(problems) > 1 else ''}",
                           problems)
     return tuple(item for item in found if isinstance(item, Extra))
-
-
-def is_extra_source(path: str, env: str) -> bool:
-    """Whether a project-relative path is one of an environment's extra manifest files."""
-    return path.startswith(f"{VALUES_DIR}/{env}/{EXTRA_DIR}/") and path.endswith(SUFFIXES)
