@@ -247,3 +247,19 @@ def test_a_removed_environment_is_noted(diff: Diff, repo: Path, git: Git) -> Non
     assert lines[1] == f"note: environment staging is removed: only base {short(git)} has it"
     assert lines[3:5] == ["prod: no changes", ""]
     assert lines[5] == "staging: 0 changed, 0 added, 12 removed"
+
+
+QUOTA = "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: gemma-quota, namespace: default}\nspec:\n  hard: {requests.cpu: '4'}\n"
+
+
+def test_an_extra_manifest_is_in_the_diff(diff: Diff, repo: Path, git: Git) -> None:
+    source = repo / "values" / "prod" / "extra" / "quota.yaml"
+    source.parent.mkdir(parents=True)
+    source.write_text(QUOTA)
+    assert diff("prod").output.splitlines()[1:] == ["", "prod: 0 changed, 1 added, 0 removed",
+                                                    "  + ResourceQuota default/gemma-quota"]
+    commit(repo, "a quota beside the values")
+    git("checkout", "--quiet", "-b", "feature")
+    source.write_text(QUOTA.replace("'4'", "'8'"))
+    assert diff("prod").output.splitlines()[2:] == [
+        "prod: 1 changed, 0 added, 0 removed", "  ~ ResourceQuota default/gemma-quota: spec.hard[\"requests.cpu\"]: 4 → 8"]
