@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,12 @@ KUBERNETES_KEYWORD = "x-kubernetes-definition"
 
 def values_validator(schema: Mapping[str, Any], versions: tuple[str, ...]) -> Validator:
     """The values schema's validator, with KUBERNETES_KEYWORD checked against these Kubernetes versions."""
+    return _validator_class(versions)(schema)
+
+
+@cache
+def _validator_class(versions: tuple[str, ...]) -> Any:
+    """Draft 2020-12 with KUBERNETES_KEYWORD, once per set of versions (environments share them)."""
 
     def kubernetes_type(validator: Validator, name: str, instance: Any,
                         subschema: Mapping[str, Any]) -> Iterator[ValidationError]:
@@ -157,8 +164,7 @@ def values_validator(schema: Mapping[str, Any], versions: tuple[str, ...]) -> Va
             error.note = f" [Kubernetes {', '.join(only)} only]" if only else ""  # type: ignore[attr-defined]
             yield error
 
-    cls = validators.extend(Draft202012Validator, {KUBERNETES_KEYWORD: kubernetes_type})
-    return cls(schema)
+    return validators.extend(Draft202012Validator, {KUBERNETES_KEYWORD: kubernetes_type})
 
 
 def declared_versions(values: Mapping[str, Any]) -> tuple[str, ...]:
