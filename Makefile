@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: render check validate policy test test-proxy nginx-lua diff lint e2e bench
+.PHONY: render check validate policy test test-proxy nginx-lua test-packages diff lint e2e bench update-crd-schemas
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ test: $(TEST_STAMP)
 nginx-lua:
 	scripts/install-nginx-lua.sh
 
+## test-packages: install strace, binutils, git, make, cmake and g++ for the fresh-clone, AMX and
+## end-to-end tests (Debian/Ubuntu, as root)
+test-packages:
+	scripts/install-test-packages.sh
+
 ## test-proxy: the auth proxy's tests in a real nginx; fails instead of skipping without it
 test-proxy: $(TEST_STAMP)
 	GEMMA_GITOPS_REQUIRE_NGINX=1 $(BIN)/python -m pytest tests/proxy
@@ -56,18 +61,21 @@ diff: $(STAMP)
 	$(BIN)/gemma-gitops diff
 
 ## e2e: install the pinned llama-server and Gemma 3 270M into .venv (llama.cpp is compiled once per
-## CPU into ~/.cache/gemma-gitops/wheels, then reused), then run tests/e2e: the rendered llama-server
-## behind the rendered proxy in a real nginx. Fails instead of skipping when either is missing.
+## CPU into ~/.cache/gemma-gitops/wheels, then reused) and preflight it on this CPU, then run
+## tests/e2e: the rendered llama-server behind the rendered proxy in a real nginx. Fails instead of
+## skipping when either is missing.
 e2e: $(TEST_STAMP)
 	$(BIN)/python scripts/install-llama-server.py
 	GEMMA_GITOPS_REQUIRE_E2E=1 GEMMA_GITOPS_REQUIRE_NGINX=1 GEMMA_GITOPS_E2E_RESULTS=build/e2e-memory.md \
 		$(BIN)/python -m pytest tests/e2e
 
-## lint: ruff and mypy over the package and tests
+## lint: ruff and mypy over the package, the tests and the scripts
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[lint]'
-	$(BIN)/ruff check generator tests bench testkit
+	$(BIN)/ruff check generator tests bench testkit scripts
 	$(BIN)/mypy
+	$(BIN)/mypy scripts/install-llama-server.py
+	$(BIN)/mypy scripts/update-crd-schemas.py
 
 ## bench: measure render/check/validate (committed, 1, 10 and 100 environments) and the auth proxy in a
 ## real nginx on 127.0.0.1; prints tables and rewrites bench/results.md; asserts nothing (about 4 minutes)
@@ -75,3 +83,9 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || apt-get install -y wrk || \
 		{ apt-get update && apt-get install -y wrk; }
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## update-crd-schemas: download the vendored CRD schemas (generator/schemas/crds) again from the public
+## CRDs-catalog, check them, write them atomically and rewrite their PROVENANCE.md. Online; CI never
+## runs it. Standard library only, so no .venv is needed.
+update-crd-schemas:
+	$(PYTHON) scripts/update-crd-schemas.py

@@ -144,6 +144,7 @@ def sections_of(found: Measurements, baseline: Path) -> list[report.Section]:
     if found.generator:
         before = report.load_baseline(baseline)
         sections += [report.generator_section(found.generator), report.scaling_section(found.generator),
+                     report.checks_cost_section(found.generator),
                      report.baseline_section(found.generator, before) if before else None,
                      report.profile_section(found.profiles)]
     if found.proxy:

@@ -23,10 +23,13 @@ from generator.kube.config import VENDORED_CRDS
 
 CRD_SCHEMAS = VENDORED_CRDS  # offline: the CRD schemas the package carries
 RUN_TIMEOUT_SECONDS = 300.0
+SCHEMA_ONLY = "validate --skip cel,native"
 COMMANDS: dict[str, tuple[str, ...]] = {
     "render": ("render",),  # from nothing: every file staged, fsynced and swapped in
     "check": ("check",),  # the same render in memory, compared with the tree just written
     "validate": ("validate", "--schema-location", str(CRD_SCHEMAS)),  # offline: local CRD schemas only
+    # What validate was before CEL rules and native checks: schemas and cross-resource rules only.
+    SCHEMA_ONLY: ("validate", "--skip", "cel,native", "--schema-location", str(CRD_SCHEMAS)),
 }
 
 

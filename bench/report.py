@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.commands import COMMANDS, Measured
+from bench.commands import COMMANDS, SCHEMA_ONLY, Measured
 from bench.profiling import Profile
 from bench.proxy import ProxyResults
 from bench.stats import summarize
@@ -21,6 +21,7 @@ WORKER_MEMORY_GOAL_MIB = 20
 SEED_TTFB_ADDED_MS = 0.6
 SEED_REJECTED_RPS = 47_000
 SIZES = (1, 10, 100)
+CEL_NATIVE_GOAL = 0.50  # issue 16: CEL rules and native checks add less than half of validate's time
 
 
 @dataclass
@@ -69,6 +70,27 @@ def scaling_section(measured: list[Measured]) -> Section | None:
                     "RSS(1) MiB", "RSS(100) MiB", "KiB/env"), rows,
                    ["ms/env N = (T(N) − T(1)) / (N − 1) over medians: what one more environment costs. "
                     "Equal values at 10 and 100 mean a flat, linear cost; T(1) is mostly Python start-up and imports."])
+
+
+def checks_cost_section(measured: list[Measured]) -> Section | None:
+    """validate with and without CEL rules and native checks, per case: what they add."""
+    by = {(m.case.label, m.command): m for m in measured}
+    rows, worst = [], 0.0
+    for label in dict.fromkeys(m.case.label for m in measured):
+        full, base = by.get((label, "validate")), by.get((label, SCHEMA_ONLY))
+        if full is None or base is None:
+            continue
+        added = full.seconds.median - base.seconds.median
+        worst = max(worst, added / base.seconds.median)
+        rows.append([label, base.seconds.show(), full.seconds.show(), f"{added * 1000:+.0f}",
+                     f"{added / base.seconds.median:+.0%}", f"{full.rss_mib.median - base.rss_mib.median:+.1f}"])
+    if not rows:
+        return None
+    return Section("Validation: what CEL rules and native checks add",
+                   ("project", "--skip cel,native s", "validate s", "added ms", "added", "added RSS MiB"), rows,
+                   [f"Worst case: {worst:+.0%} (goal < {CEL_NATIVE_GOAL:.0%}: {_met(worst < CEL_NATIVE_GOAL)}). Whole "
+                    "processes: the added time includes importing cel-expr-python and compiling the rules of the "
+                    "schemas in use, once per process."])
 
 
 def load_baseline(path: Path) -> dict[str, Any] | None:

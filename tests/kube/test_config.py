@@ -65,7 +65,6 @@ def test_options_beat_the_project_config_for_versions_and_kinds(project: Path) -
 
 
 def test_defaults_are_offline_the_vendored_schemas_then_the_cache(tmp_path: Path) -> None:
-    (tmp_path / "shared" / "crd-schemas").mkdir(parents=True)  # a catalog beside the project is never read
     root = tmp_path / "main"
     root.mkdir()
     assert default_locations() == (VENDORED_CRDS.as_posix(), "cached:" + CATALOG_URL)

@@ -7,7 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -18,6 +18,7 @@ from generator.kube.registry import (
     SchemaNotFound,
     SchemaRegistry,
     download,
+    python_pattern,
 )
 from generator.manifest import Identity
 
@@ -165,3 +166,24 @@ def test_a_corrupt_cache_entry_is_fetched_again(server: str, tmp_path: Path) -> 
     tmp_path.joinpath(cache.cache_path(tmp_path, url).name).write_text("<html>")
     registry(f"{server}/good", cache_dir=tmp_path).lookup(WIDGET, "1.31")
     assert cache.get(tmp_path, url) == WIDGET_SCHEMA
+
+
+@pytest.mark.parametrize(("go", "python"), [
+    ("^(?i)(abort|warn)?$", "^(?i:(abort|warn)?$)"),  # Prometheus Operator's PrometheusRule
+    ("(?i)abc", "(?i)abc"),  # at the start Python reads it as Go does
+    ("^[a-z(]+(?i)x$", "^[a-z(]+(?i:x$)"),  # a parenthesis in a class opens no group
+    ("^(a(?i)b)$", "^(a(?i)b)$"),  # inside a group: left as written (reported as a broken schema)
+])
+def test_go_flag_groups_become_scoped_python_ones(go: str, python: str) -> None:
+    assert python_pattern(go) == python
+
+
+def test_a_prometheus_rule_validates_against_the_vendored_schema(crd_schemas: Path) -> None:
+    rule: dict[str, Any] = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": {"name": "r"},
+            "spec": {"groups": [{"name": "g", "partial_response_strategy": "WARN",
+                                 "rules": [{"alert": "A", "expr": "up == 0", "for": "5m"}]}]}}
+    compiled = registry(str(crd_schemas)).lookup(Identity.of("monitoring.coreos.com/v1", "PrometheusRule"), "1.31")
+    assert list(compiled.validator.iter_errors(rule)) == []
+    rule["spec"]["groups"][0]["partial_response_strategy"] = "sometimes"
+    assert [e.message for e in compiled.validator.iter_errors(rule)] == [
+        "'sometimes' does not match '^(?i:(abort|warn)?$)'"]

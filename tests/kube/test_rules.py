@@ -247,15 +247,6 @@ def test_probe_port_grpc_and_named_ports() -> None:
     assert findings("probe-port", pod) == []
 
 
-def test_workload_selector() -> None:
-    bad = deployment()
-    bad["spec"]["selector"] = {"matchLabels": {"app": "other"}}
-    assert findings("workload-selector", deployment()) == []
-    assert findings("workload-selector", bad) == [
-        ("deployment-0.yaml", "$.spec.selector", "selector does not match the pod template's labels app=gemma")
-    ]
-
-
 @pytest.mark.parametrize(
     ("value", "ok"),
     [

@@ -21,13 +21,11 @@ from generator.kube.rules import (
     service_target_port,
     unique_resource,
     volume_mount,
-    workload_selector,
 )
 from generator.kube.rules.base import Rule, Scope
 
 MODULES: tuple[ModuleType, ...] = (
     unique_resource,
-    workload_selector,
     service_selector,
     service_target_port,
     route_backend,

@@ -59,7 +59,8 @@ def _check_ref(scope: Scope, route: Manifest, path: tuple[str | int, ...], ref: 
         yield finding(route, jpath(*path, "name"), f"no Service {ref.get('name')!r} is rendered in {where}")
         return
     numbers = [p.get("port") for p in service_ports(service)]
-    if ref.get("port") not in numbers:
+    # A Service backendRef without a port breaks the route's own CEL rule, which says so.
+    if "port" in ref and ref.get("port") not in numbers:
         listed = ", ".join(str(n) for n in numbers) or "none"
         message = f"Service {ref.get('name')!r} has no port {ref.get('port')!r} (ports: {listed})"
         yield finding(route, jpath(*path, "port"), message)
