@@ -22,8 +22,13 @@ $(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
 	touch $(STAMP) $(TEST_STAMP)
 
 ## render: render every values/<env>.yaml to rendered/<env>/ and argocd/<env>.yaml
-render: $(STAMP)
+render: $(STAMP) generator/schemas/values.schema.json
 	$(BIN)/gemma-gitops render
+
+# The package carries a copy of the values schema, which an installed gemma-gitops validates with;
+# schemas/values.schema.json is its source (tests/test_packaging.py fails when the two differ).
+generator/schemas/values.schema.json: schemas/values.schema.json
+	cp $< $@
 
 ## check: exit 1 when rendered/ or argocd/ differ from a fresh render, or fail validation
 ## (what CI and pre-commit run)

@@ -5,12 +5,13 @@ Each command of the CLI is one plain function here that returns an exit code.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import collisions, conflicts, docs, extras, guards, kubeschemas, schemaviews, tree
+from . import collisions, conflicts, docs, extras, guards, kubeschemas, overrides, schemaviews, tree
 from .capacity.gguf_header import geometry_yaml, read_gguf
 from .capacity.report import EnvironmentBudget, summary, text, to_json
 from .collisions import EnvironmentRender
@@ -20,8 +21,16 @@ from .manifest import Manifest
 from .plan import Plan, build_plan
 from .problems import Problem, acknowledged_of, errors_of, warnings_of
 from .render import render_plan
-from .settings import ARGOCD_DIR, RENDERED_DIR, SHARED_LAYER, VALUES_DIR, Settings
-from .values import environment_names, kubernetes_versions, load_all, load_environment, load_schema, read_layer
+from .settings import ARGOCD_DIR, PACKAGED_SCHEMA, RENDERED_DIR, SCHEMA_FILE, SHARED_LAYER, VALUES_DIR, Settings
+from .values import (
+    Extra,
+    environment_names,
+    kubernetes_versions,
+    load_all,
+    load_environment,
+    load_schema,
+    read_layer,
+)
 
 Echo = Callable[[str], None]
 
@@ -43,8 +52,25 @@ class Rendered:
 
 
 def load_plans(settings: Settings) -> tuple[Plan, ...]:
-    """The plan of every requested environment (all of them by default)."""
-    return tuple(build_plan(values) for values in load_all(settings))
+    """The plan of every requested environment (all of them by default), with the command line's overrides."""
+    return tuple(build_plan(values) for values in load_all(settings, extra_layers(settings)))
+
+
+def extra_layers(settings: Settings) -> Extra | None:
+    """The `-f` and `--set` layers of the command line, parsed once (None without any)."""
+    return overrides.extra_layers(settings.overrides, load_schema(settings)) if settings.overrides else None
+
+
+def generated_documents(settings: Settings) -> tuple[tuple[str, str], ...]:
+    """The files besides manifests a render keeps in sync: the values reference, the project's copy of the
+    values schema (except in the tool's own repository, where schemas/ holds its source), and the
+    schema's views for values/_shared.yaml and the environments over it."""
+    schema = load_schema(settings)
+    reference = (docs.DOCS_FILE, docs.render_markdown(schema))
+    views = schemaviews.documents(schema, shared_layer(settings))
+    if settings.is_tool_source:
+        return (reference, *views)
+    return (reference, (SCHEMA_FILE.as_posix(), PACKAGED_SCHEMA.read_text(encoding="utf-8")), *views)
 
 
 def guarded(plans: tuple[Plan, ...]) -> tuple[Problem, ...]:
@@ -112,13 +138,12 @@ def render_all(settings: Settings) -> Rendered:
     renders = tuple(EnvironmentRender(plan, tuple(render_plan(plan)), extra) for plan, extra in zip(plans, loaded, strict=True))
     check_extra_schemas(renders, settings)
     collisions.check(renders, other_renders(settings, plans))
-    schema = load_schema(settings)
-    documents = ((docs.DOCS_FILE, docs.render_markdown(schema)), *schemaviews.documents(schema, shared_layer(settings)))
+    documents = generated_documents(settings)
     manifests = tuple(m for r in renders for m in (*r.ours, *(e.manifest for e in r.extras)))
     scopes = (RENDERED_DIR, ARGOCD_DIR) if not settings.envs else tuple(
         scope for plan in plans for scope in (f"{RENDERED_DIR}/{plan.env}", f"{ARGOCD_DIR}/{plan.env}.yaml"))
-    return Rendered(plans, manifests, documents, (*scopes, *(path for path, _ in documents)), warnings_of(found),
-                    acknowledged_of(found))
+    return Rendered(plans, manifests, documents, (*scopes, *(path for path, _ in documents)),
+                    warnings_of(found), acknowledged_of(found))
 
 
 def hand_written(removed: tuple[str, ...], actual: tree.Tree) -> list[Problem]:
@@ -130,8 +155,17 @@ def hand_written(removed: tuple[str, ...], actual: tree.Tree) -> list[Problem]:
             actual[path].split(b"\n", 1)[0]]
 
 
-def run_render(settings: Settings, echo: Echo, warn: Echo) -> int:
-    """Render and write atomically; only files whose bytes change are touched; a hand-written file is never deleted."""
+def run_render(settings: Settings, echo: Echo, warn: Echo, values_not_in_git: bool = False) -> int:
+    """Render and write atomically; only files whose bytes change are touched; a hand-written file is never deleted.
+
+    Overrides (`--set`, `-f`) are refused unless `values_not_in_git`: the committed tree is what Argo
+    CD applies, and it must follow from values that are in git too.
+    """
+    if settings.overrides and not values_not_in_git:
+        raise GeneratorError(
+            f"render: {', '.join(o.source for o in settings.overrides)} would write rendered/ from values that are "
+            "not in values/ (and so not in git); put them in a values file, print the result with "
+            "`gemma-gitops template`, or pass --values-not-in-git to write it anyway")
     tree.recover(settings.root)
     rendered = render_all(settings)
     _warn(rendered, warn)
@@ -162,6 +196,29 @@ def run_check(settings: Settings, echo: Echo, warn: Echo) -> int:
         echo(str(problem))
     echo(f"out of date: {_summary(drift)}. Run: make render")
     return EXIT_FAILED
+
+
+def run_template(settings: Settings, output: str, echo: Echo, warn: Echo) -> int:
+    """Print one environment's manifests, what `render` writes to rendered/<env>/, to stdout; write nothing."""
+    rendered = render_all(settings)
+    _warn(rendered, warn)
+    echo(stream(rendered.manifests, output).rstrip("\n"))
+    return EXIT_OK
+
+
+def stream(manifests: tuple[Manifest, ...], output: str) -> str:
+    """The environments' resources (not their Applications) as `render` writes them, in file order.
+
+    yaml: the files' exact bytes, one after the other. Each file is its header comment, then `---`
+    and its one document, so the stream has exactly one document per file, and no empty one (the
+    header comments of a file end the document before it, where YAML ignores them).
+    json: a `v1` List, as `kubectl get -o json` prints several objects.
+    """
+    resources = [m for m in manifests if m.path.startswith(f"{RENDERED_DIR}/")]
+    if output == "json":
+        items = {"apiVersion": "v1", "kind": "List", "items": [m.doc for m in resources]}
+        return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
+    return "".join(m.text for m in resources)
 
 
 def budget_of(plan: Plan) -> EnvironmentBudget:

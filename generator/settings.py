@@ -9,22 +9,56 @@ VALUES_DIR = "values"
 RENDERED_DIR = "rendered"
 ARGOCD_DIR = "argocd"
 DOCS_DIR = "docs"
-SCHEMAS_DIR = "schemas"
-SCHEMA_FILE = Path(SCHEMAS_DIR) / "values.schema.json"
+SCHEMA_FILE = Path("schemas") / "values.schema.json"
 SHARED_LAYER = "_shared.yaml"  # values/_shared.yaml: defaults the team layers under every environment
+# Marks a project's root, as .git marks a repository's: commands walk up from the working directory
+# to the first directory holding both this file and values/ (see generator/project.py for why).
+MARKER = "gemma-gitops.toml"
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The values schema the package carries: the one its plan and templates are written for. In the
+# tool's own repository it is a copy of schemas/values.schema.json (tests/test_packaging.py).
+PACKAGED_SCHEMA = PACKAGE_DIR / "schemas" / "values.schema.json"
+
+
+@dataclass(frozen=True)
+class Override:
+    """One `--set path=value` or `-f FILE` of the command line: a values layer above the environment's files."""
+
+    source: str  # how messages name it: `--set llama.contextSize`, `extra.yaml`, `(stdin)`
+    text: str  # `path=value` for --set; the YAML text for -f (stdin read once, by the CLI)
+    kind: str = "file"  # "set" or "file"
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The project root and the environments a command works on (empty: all of them)."""
+    """The project root, the environments a command works on (empty: all of them), and extra value layers."""
 
     root: Path
     envs: tuple[str, ...] = ()
+    overrides: tuple[Override, ...] = ()
 
     @property
     def values_dir(self) -> Path:
         return self.root / VALUES_DIR
 
     @property
-    def schema_path(self) -> Path:
+    def project_schema(self) -> Path:
+        """The project's copy of the values schema: for editors and reviewers, written by `init` and `render`."""
         return self.root / SCHEMA_FILE
+
+    @property
+    def is_tool_source(self) -> bool:
+        """Whether the running generator is this project's own package (the tool's repository, or a
+        base that `diff` renders with its own generator): then schemas/ holds the schema's source."""
+        return PACKAGE_DIR.parent == self.root.resolve()
+
+    @property
+    def schema_path(self) -> Path:
+        """The schema values are validated with: the one written for the templates that will render them.
+
+        A project's own copy may be older than the installed tool (until the next `render` refreshes
+        it); validating with it while rendering with newer templates would let a value the templates
+        need go without its default. So it is the packaged schema, except in the tool's own source.
+        """
+        return self.project_schema if self.is_tool_source else PACKAGED_SCHEMA

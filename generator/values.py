@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -24,7 +24,7 @@ from .errors import ValuesError
 from .problems import KeyPath, Problem, key_path
 from .settings import SHARED_LAYER, Settings
 
-Where = Mapping[KeyPath, tuple[str, int]]  # key path → (file, line) of the layer that last set it
+Where = Mapping[KeyPath, tuple[str, int]]  # key path → (file, line) of the layer that last set it (0: no line)
 ENV_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -35,6 +35,10 @@ class Layer:
     file: str
     data: dict[str, Any]
     lines: Mapping[KeyPath, int] = field(default_factory=dict)
+
+
+# Layers above an environment's files (`--set`, `-f`), made from what they are placed over.
+Extra = Callable[[dict[str, Any]], list[Layer]]
 
 
 @dataclass(frozen=True)
@@ -209,7 +213,8 @@ def pin(path: KeyPath, message: str, env_file: str, where: Where, **kwargs: Any)
     for depth in range(len(path), 0, -1):
         if path[:depth] in where:
             file, line = where[path[:depth]]
-            return Problem(file, key_path(path), message, line=line, **kwargs)
+            # line 0: a layer without lines (`--set`), named by its source alone
+            return Problem(file, key_path(path), message, line=line or None, **kwargs)
     return Problem(env_file, key_path(path) or "(top level)", message, **kwargs)
 
 
@@ -265,8 +270,8 @@ def read_layer(path: Path, settings: Settings) -> Layer:
     return parse_layer(text, file)
 
 
-def load_environment(name: str, settings: Settings, schema: Mapping[str, Any]) -> Values:
-    """Merge the layers of one environment and validate the result."""
+def load_environment(name: str, settings: Settings, schema: Mapping[str, Any], extra: Extra | None = None) -> Values:
+    """Merge the layers of one environment, and the `extra` layers above them, and validate the result."""
     path = settings.values_dir / f"{name}.yaml"
     file = path.relative_to(settings.root).as_posix()
     if not ENV_NAME.match(name):
@@ -280,14 +285,22 @@ def load_environment(name: str, settings: Settings, schema: Mapping[str, Any]) -
     if shared.is_file():
         layers.append(read_layer(shared, settings))
     layers.append(read_layer(path, settings))
+    if extra is not None:
+        layers.extend(extra(merged(layers)))
     return merge_layers(name, file, layers, schema)
+
+
+def merged(layers: Sequence[Layer]) -> dict[str, Any]:
+    """The data of layers merged, lowest first (what a layer above them is placed over)."""
+    values: dict[str, Any] = {}
+    for layer in layers:
+        values = merge(values, layer.data)
+    return values
 
 
 def merge_layers(name: str, file: str, layers: list[Layer], schema: Mapping[str, Any]) -> Values:
     """Merge layers, lowest first, and validate the result against the schema."""
-    values: dict[str, Any] = {}
-    for layer in layers:
-        values = merge(values, layer.data)
+    values = merged(layers)
     values.pop("$schema", None)
     where = provenance(layers)
     problems = validate(values, schema, file, where)
@@ -296,7 +309,7 @@ def merge_layers(name: str, file: str, layers: list[Layer], schema: Mapping[str,
     return Values(name, file, values, where)
 
 
-def load_all(settings: Settings) -> tuple[Values, ...]:
+def load_all(settings: Settings, extra: Extra | None = None) -> tuple[Values, ...]:
     """Every requested environment (all of them by default), reporting the problems of all at once."""
     schema = load_schema(settings)
     loaded: list[Values] = []
@@ -304,10 +317,10 @@ def load_all(settings: Settings) -> tuple[Values, ...]:
     failed: list[str] = []
     for name in settings.envs or environment_names(settings):
         try:
-            loaded.append(load_environment(name, settings, schema))
+            loaded.append(load_environment(name, settings, schema, extra))
         except ValuesError as err:
-            failed.append(err.message)
-            problems.extend(err.problems or (Problem(name, "", err.message),))
+            failed.append(err.message)  # a message without problems is said once, in the headline
+            problems.extend(err.problems)
     if failed:
         raise ValuesError("; ".join(failed), tuple(problems))
     if not loaded:

@@ -15,16 +15,16 @@ from tests.conftest import REPO
 PACKAGE = REPO / "generator"
 # The floors, lowest first: a module's floor is the first prefix of its dotted name listed here.
 FLOORS: tuple[tuple[str, ...], ...] = (
-    ("generator", "generator.problems", "generator.settings", "generator.gopattern"),
-    ("generator.errors", "generator.yamlio"),
+    ("generator", "generator.problems", "generator.settings", "generator.gopattern", "generator.version"),
+    ("generator.errors", "generator.yamlio", "generator.project"),
     ("generator.manifest", "generator.capacity", "generator.kubeschemas", "generator.llamaflags"),
-    ("generator.values", "generator.extras"),
+    ("generator.values", "generator.overrides", "generator.extras"),
     ("generator.plan",),
     ("generator.guards", "generator.docs", "generator.waivers", "generator.schemaviews"),
-    ("generator.render",),
+    ("generator.render", "generator.scaffold"),
     ("generator.conflicts",),
     ("generator.tree", "generator.kube", "generator.diffing", "generator.collisions"),
-    ("generator.pipeline", "generator.diff"),
+    ("generator.pipeline", "generator.diff", "generator.init"),
     ("generator.cli", "generator.__main__"),
 )
 TEST_EXTRAS = ("pytest", "yamllint", "checkov", "tests", "testkit", "bench")

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import IO
 
 import click
 
 from .. import pipeline
-from .options import envs_argument, output_option, settings
+from .options import envs_argument, output_option, override_options, overrides_of, settings
 
 
 @click.command("budget")
 @envs_argument
+@override_options
 @output_option("text", "json")
 @click.pass_context
-def budget(ctx: click.Context, envs: tuple[str, ...], output: str) -> None:
+def budget(ctx: click.Context, envs: tuple[str, ...], values_files: tuple[IO[str], ...], sets: tuple[str, ...],
+           output: str) -> None:
     """Predict llama-server's memory for ENVS (default: all) and check it against the container's limit.
 
-    Exit codes: 0 every environment fits; 1 one does not; 2 bad values or options.
+    Try a change before making it: `budget prod --set llama.contextSize=8192`.
+
+    Exit codes: 0 every environment fits; 1 one does not; 2 bad values, overrides or options.
     """
-    ctx.exit(pipeline.run_budget(settings(ctx, envs), output, click.echo))
+    ctx.exit(pipeline.run_budget(settings(ctx, envs, overrides_of(values_files, sets)), output, click.echo))
 
 
 @click.command("inspect")

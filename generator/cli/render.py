@@ -2,28 +2,39 @@
 
 from __future__ import annotations
 
+from typing import IO
+
 import click
 
 from .. import pipeline
-from .options import envs_argument, settings, warn
+from .options import envs_argument, override_options, overrides_of, settings, warn
 
 
 @click.command()
 @envs_argument
+@override_options
+@click.option("--values-not-in-git", is_flag=True,
+              help=("Allow -f and --set: the written tree then reflects values that are not in values/, so"
+                    " `check` will report it as out of date until they are."))
 @click.pass_context
-def render(ctx: click.Context, envs: tuple[str, ...]) -> None:
+def render(ctx: click.Context, envs: tuple[str, ...], values_files: tuple[IO[str], ...], sets: tuple[str, ...],
+           values_not_in_git: bool) -> None:
     """Render ENVS (default: every values/<env>.yaml) to rendered/<env>/ and argocd/<env>.yaml.
 
-    Exit codes: 0 rendered; 1 a deployment cannot run as configured; 2 bad values or options.
+    ENV may also be given as its values file (values/staging.yaml).
+
+    Exit codes: 0 rendered; 1 a deployment cannot run as configured; 2 bad values or options
+    (including -f or --set without --values-not-in-git).
     """
-    ctx.exit(pipeline.run_render(settings(ctx, envs), click.echo, warn))
+    project = settings(ctx, envs, overrides_of(values_files, sets))
+    ctx.exit(pipeline.run_render(project, click.echo, warn, values_not_in_git))
 
 
 @click.command()
 @envs_argument
 @click.pass_context
 def check(ctx: click.Context, envs: tuple[str, ...]) -> None:
-    """Exit 1 with a diff when rendered/ or argocd/ differ from a fresh render of ENVS.
+    """Exit 1 with a diff when rendered/, argocd/, docs/ or schemas/ differ from a fresh render of ENVS.
 
     Exit codes: 0 in sync; 1 out of date or cannot run as configured; 2 bad values or options.
     """

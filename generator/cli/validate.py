@@ -41,7 +41,9 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], schema_locations: tupl
 
     Exit codes: 0 every resource is valid; 1 a resource is invalid or could not be checked; 2 bad options.
     """
-    project = settings(ctx)
+    # The project found from the working directory, else the working directory itself: validate reads
+    # only rendered/ and argocd/ (or PATHS), so it works outside a project too, as kubeconform does.
+    project = settings(ctx, required=False)
     options = resolve_options(
         project.root, schema_locations=schema_locations, kubernetes_versions=kubernetes_versions,
         ignore_kinds=ignore_kinds, cache_dir=cache_dir, kubeconform=use_kubeconform, skip=skip, environ=os.environ,

@@ -1,7 +1,8 @@
 """Gitref: the base side of a diff. Resolve a git ref, export its tree, render it with its own generator.
 
 The base is rendered by the base's own `generator` package and templates, in a subprocess, so a
-change to a template shows up as a change. Committed `rendered/` and `argocd/` files of the base
+change to a template shows up as a change; a base without one (a deployment repository that installs
+the tool) is rendered by the running tool. Committed `rendered/` and `argocd/` files of the base
 are deleted before that render: the diff never trusts them.
 """
 
@@ -142,16 +143,22 @@ def base_environments(project: Path) -> tuple[str, ...]:
 
 
 def render_base(project: Path, envs: Sequence[str], base: Base) -> tree.Tree:
-    """Render `envs` of an exported project with its own generator; its rendered files, by path."""
-    if not (project / "generator" / "__main__.py").is_file():
-        raise BaseRenderError(f"base {base.short}: has values/ but no generator/ package to render them with")
+    """Render `envs` of an exported project with its own generator, or with this one when the project
+    carries none (a deployment repository started by `init`); its rendered files, by path."""
     for committed in (RENDERED_DIR, ARGOCD_DIR):
         shutil.rmtree(project / committed, ignore_errors=True)
     command = [sys.executable, "-m", "generator", "--root", str(project), "render", *envs]
-    # PYTHONPATH and the working directory both point at the export, so `generator` is the base's
-    # package, never the installed one of the working tree.
-    environ = {**os.environ, "PYTHONPATH": str(project), "PYTHONDONTWRITEBYTECODE": "1"}
-    result = subprocess.run(command, cwd=project, env=environ, capture_output=True, text=True, check=False)
+    environ = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    if (project / "generator" / "__main__.py").is_file():
+        # PYTHONPATH and the working directory both point at the export, so `generator` is the base's
+        # package, never the installed one of the working tree.
+        environ["PYTHONPATH"] = str(project)
+        workdir = project
+    else:
+        # The installed generator renders both sides: the diff shows what the values change. Run from
+        # the export's parent, which holds nothing importable, so `-m generator` is the installed one.
+        workdir = project.parent
+    result = subprocess.run(command, cwd=workdir, env=environ, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise BaseRenderError(f"base {base.short}: its render failed (exit {result.returncode}); "
                               "its generator said:", result.stderr or result.stdout)

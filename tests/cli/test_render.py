@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
+from generator.settings import PACKAGED_SCHEMA
 from tests.conftest import REPO, Run, snapshot
 
 EXPECTED_PROD = {
@@ -133,7 +136,7 @@ def test_python_dash_m_and_help(project: Path) -> None:
     assert "render" in result.stdout and "check" in result.stdout
 
 
-def test_values_reference_is_generated_and_checked_like_rendered(run: Run, project: Path) -> None:
+def test_a_projects_schema_copy_is_kept_equal_to_the_tools(run: Run, project: Path) -> None:
     run("render")
     reference = (project / "docs/values.md").read_text()
     assert "| `llama.contextSize` | integer | `4096` | 512 to 131072 |" in reference
@@ -141,11 +144,30 @@ def test_values_reference_is_generated_and_checked_like_rendered(run: Run, proje
     schema.write_text(schema.read_text().replace("Context window in tokens", "Context length in tokens"))
     result = run("check")
     assert result.exit_code == 1
-    assert "--- a/docs/values.md" in result.output
-    assert result.output.splitlines()[-1] == (
-        "out of date: 3 changed (docs/values.md, schemas/values-env.schema.json, schemas/values-shared.schema.json). "
-        "Run: make render")
-    (project / "docs/notes.md").write_text("# our own notes\n")
+    assert "--- a/schemas/values.schema.json" in result.output
+    assert result.output.splitlines()[-1] == "out of date: 1 changed (schemas/values.schema.json). Run: make render"
+    (project / "schemas/my-crds.json").write_text("{}\n")
     assert run("render").exit_code == 0
-    assert (project / "docs/notes.md").exists()
-    assert "Context length in tokens" in (project / "docs/values.md").read_text()
+    assert schema.read_bytes() == PACKAGED_SCHEMA.read_bytes()
+    assert (project / "schemas/my-crds.json").read_text() == "{}\n"
+
+
+def test_in_the_tools_own_source_the_schema_is_the_source_and_docs_follow_it(tmp_path: Path) -> None:
+    """A copy of the repository runs its own package (as `diff` renders a base): its schemas/ is the source."""
+    ignore = shutil.ignore_patterns("__pycache__")
+    for name in ("generator", "schemas", "values"):
+        shutil.copytree(REPO / name, tmp_path / name, ignore=ignore)
+    (tmp_path / "gemma-gitops.toml").write_text("")
+    schema = tmp_path / "schemas/values.schema.json"
+    schema.write_text(schema.read_text().replace("Context window in tokens", "Context length in tokens"))
+
+    def generator(*args: str) -> subprocess.CompletedProcess[str]:
+        environ = {**os.environ, "PYTHONPATH": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"}
+        return subprocess.run([sys.executable, "-m", "generator", *args], cwd=tmp_path / "values", env=environ,
+                              capture_output=True, text=True)
+
+    assert generator("render").returncode == 0
+    assert "Context length in tokens" in (tmp_path / "docs/values.md").read_text()
+    assert "Context length in tokens" in schema.read_text()  # the source is never replaced
+    result = generator("check")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -249,6 +249,28 @@ def test_a_removed_environment_is_noted(diff: Diff, repo: Path, git: Git) -> Non
     assert lines[5] == "staging: 0 changed, 0 added, 12 removed"
 
 
+def test_overrides_apply_to_the_working_tree_only(diff: Diff) -> None:
+    result = diff("prod", "--set", "llama.contextSize=8192")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1:] == ["", "prod: 1 changed, 0 added, 0 removed", CONTEXT]
+
+
+def test_a_deployment_repository_without_a_generator_package_is_diffed_with_the_installed_tool(
+        tmp_path: Path) -> None:
+    """A repository that `init` started holds no generator/: both sides render with the running tool."""
+    repo, source = tmp_path / "deploy", copy_project(tmp_path / "source")
+    repo.mkdir()
+    for name in ("schemas", "values"):
+        shutil.copytree(source / name, repo / name)
+    (repo / "gemma-gitops.toml").write_text("")
+    init_repository(repo)
+    commit(repo, "base")
+    set_value(repo, "prod", ("llama", "contextSize"), 8192)
+    result = invoke_diff(repo, "prod")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[2:] == ["prod: 1 changed, 0 added, 0 removed", CONTEXT]
+
+
 QUOTA = "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: gemma-quota, namespace: default}\nspec:\n  hard: {requests.cpu: '4'}\n"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -98,8 +99,20 @@ def test_missing_default_directories_exit_2(tmp_path: Path) -> None:
     assert f"error: nothing to validate: rendered/, argocd/ not found under {tmp_path}" in result.output
 
 
-def test_without_root_the_root_is_the_working_directory(crd_schemas: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(POSITIVE)
+def test_outside_a_project_the_root_is_the_working_directory(crd_schemas: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(POSITIVE, tmp_path / "tree")
+    monkeypatch.chdir(tmp_path / "tree")
+    result = CliRunner().invoke(cli, ["validate", "--schema-location", str(crd_schemas)], catch_exceptions=False)
+    assert (result.exit_code, result.output) == (0, CLEAN)
+
+
+def test_inside_a_project_the_root_is_found_from_a_subdirectory(crd_schemas: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(POSITIVE, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "gemma-gitops.toml").write_text("")
+    (tmp_path / "values").mkdir()
+    monkeypatch.chdir(tmp_path / "rendered")
     result = CliRunner().invoke(cli, ["validate", "--schema-location", str(crd_schemas)], catch_exceptions=False)
     assert (result.exit_code, result.output) == (0, CLEAN)
 
