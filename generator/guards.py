@@ -41,6 +41,7 @@ WARNINGS: dict[str, str] = {
     "context-beyond-training": "each slot gets more context than the model was trained on",
     "cache-volume-room": "the model cache volume leaves little room beside the model file",
     "oci-block-volume-minimum": "an OCI block volume under 50 GB is provisioned and billed as 50 GB",
+    "service-exposed": "a NodePort or LoadBalancer Service whose traffic our NetworkPolicy does not admit",
 }
 STALE = "stale-acknowledgement"
 
@@ -233,12 +234,37 @@ def startup_window_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
                    "llama.startup.probePeriodSeconds", "startup-window")]
 
 
+# -- GPU and exposure ----------------------------------------------------------------------------
+
+
+def gpu_memory_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
+    """The fullest GPU must hold its share of the offloaded layers and KV cache, the compute buffer and CUDA's own."""
+    gpu = capacity.gpu
+    if gpu is None or gpu.memory is None or gpu.fits:
+        return []  # no GPU, or one whose memory is unknown (generator/conflicts.py refuses that)
+    parts = ", ".join(f"{name} {format_bytes(size)}" for name, size in gpu.parts())
+    return [_error(plan, "llama.gpuLayers", f"the fullest GPU needs {format_bytes(gpu.per_gpu)} ({parts}) but has "
+                   f"{format_bytes(gpu.memory)}: lower llama.gpuLayers (the rest runs on the CPU), shrink the context "
+                   "or the KV cache type, or add GPUs (llama.gpu.count) or a larger card", "gpu-memory")]
+
+
+def service_exposure_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
+    """A NodePort or LoadBalancer Service brings traffic our NetworkPolicy drops: it admits only the edge proxies."""
+    kind = plan.spec.service.type
+    if kind == "ClusterIP":
+        return []
+    return [_warning(plan, "service.type", f"a {kind} Service sends traffic from outside the cluster straight to the "
+                     f"pod, which our NetworkPolicy drops: it admits only namespace {plan.edge_namespace!r}. Admit that "
+                     f"traffic with a NetworkPolicy in values/{plan.env}/extra/, or keep ClusterIP", "service-exposed")]
+
+
 # -- the entry point -----------------------------------------------------------------------------
 
 PLAN_GUARDS: tuple[PlanGuard, ...] = (requests_within_limits_problems, autoscaling_range_problems, distinct_ports_problems)
 GUARDS: tuple[Guard, ...] = (
     cache_type_problems, memory_limit_problems, memory_request_problems, embeddings_problems,
-    threads_problems, slot_context_problems, cache_volume_problems, startup_window_problems,
+    threads_problems, slot_context_problems, cache_volume_problems, startup_window_problems, gpu_memory_problems,
+    service_exposure_problems,
 )
 
 

@@ -10,18 +10,28 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from . import docs, guards, overrides, tree
+from . import collisions, conflicts, docs, extras, guards, kubeschemas, overrides, schemaviews, tree
 from .capacity.gguf_header import geometry_yaml, read_gguf
 from .capacity.report import EnvironmentBudget, summary, text, to_json
-from .errors import EXIT_FAILED, EXIT_OK, CheckFailed, GeneratorError
-from .kube import ValidateOptions, format_json, format_text, validate_paths
+from .collisions import EnvironmentRender
+from .errors import EXIT_FAILED, EXIT_OK, CheckFailed, GeneratorError, ValuesError
+from .kube import ValidateOptions, format_json, format_text, resolve_options, sources, validate_paths
 from .manifest import Manifest
 from .plan import Plan, build_plan
 from .problems import Problem, acknowledged_of, errors_of, warnings_of
 from .render import render_plan
-from .settings import ARGOCD_DIR, PACKAGED_SCHEMA, RENDERED_DIR, SCHEMA_FILE, Settings
-from .values import Extra, kubernetes_versions, load_all, load_schema
+from .settings import ARGOCD_DIR, PACKAGED_SCHEMA, RENDERED_DIR, SCHEMA_FILE, SHARED_LAYER, VALUES_DIR, Settings
+from .values import (
+    Extra,
+    environment_names,
+    kubernetes_versions,
+    load_all,
+    load_environment,
+    load_schema,
+    read_layer,
+)
 
 Echo = Callable[[str], None]
 
@@ -53,12 +63,15 @@ def extra_layers(settings: Settings) -> Extra | None:
 
 
 def generated_documents(settings: Settings) -> tuple[tuple[str, str], ...]:
-    """The files besides manifests a render keeps in sync: the values reference, and the project's copy
-    of the values schema (except in the tool's own repository, where schemas/ holds its source)."""
-    reference = (docs.DOCS_FILE, docs.render_markdown(load_schema(settings)))
+    """The files besides manifests a render keeps in sync: the values reference, the project's copy of the
+    values schema (except in the tool's own repository, where schemas/ holds its source), and the
+    schema's views for values/_shared.yaml and the environments over it."""
+    schema = load_schema(settings)
+    reference = (docs.DOCS_FILE, docs.render_markdown(schema))
+    views = schemaviews.documents(schema, shared_layer(settings))
     if settings.is_tool_source:
-        return (reference,)
-    return (reference, (SCHEMA_FILE.as_posix(), PACKAGED_SCHEMA.read_text(encoding="utf-8")))
+        return (reference, *views)
+    return (reference, (SCHEMA_FILE.as_posix(), PACKAGED_SCHEMA.read_text(encoding="utf-8")), *views)
 
 
 def guarded(plans: tuple[Plan, ...]) -> tuple[Problem, ...]:
@@ -72,12 +85,62 @@ def guarded(plans: tuple[Plan, ...]) -> tuple[Problem, ...]:
     return (*warnings_of(problems), *acknowledged_of(problems))
 
 
+def load_extras(plans: tuple[Plan, ...], settings: Settings) -> tuple[tuple[extras.Extra, ...], ...]:
+    """Every environment's extra manifests; one values error (exit 2) for every one that cannot be read."""
+    loaded: list[tuple[extras.Extra, ...]] = []
+    problems: list[Problem] = []
+    for plan in plans:
+        try:
+            loaded.append(extras.load(settings, plan.env))
+        except ValuesError as err:
+            loaded.append(())
+            problems.extend(err.problems)
+    if problems:
+        files = sorted({p.file.split("#")[0] for p in problems})
+        raise ValuesError(f"{', '.join(files)}: extra manifests cannot be read", tuple(problems))
+    return tuple(loaded)
+
+
+def check_extra_schemas(renders: tuple[EnvironmentRender, ...], settings: Settings) -> None:
+    """The extra manifests against their schemas, for each environment's Kubernetes versions (exit 1 on a problem)."""
+    items = [(extra, tuple(v for v in r.plan.spec.kubernetes_versions if v in kubeschemas.available_versions()))
+             for r in renders for extra in r.extras]
+    if items:
+        sources.check(items, resolve_options(settings.root))
+
+
+def other_renders(settings: Settings, plans: tuple[Plan, ...]) -> tuple[EnvironmentRender, ...]:
+    """The environments not requested, rendered for the collision check only; one that fails is its own render's to report."""
+    if not settings.envs:
+        return ()
+    schema, requested, found = load_schema(settings), {plan.env for plan in plans}, []
+    for name in environment_names(settings):
+        if name not in requested:
+            try:
+                plan = build_plan(load_environment(name, settings, schema))
+                found.append(EnvironmentRender(plan, tuple(render_plan(plan)), extras.load(settings, name)))
+            except GeneratorError:
+                continue
+    return tuple(found)
+
+
+def shared_layer(settings: Settings) -> dict[str, Any]:
+    """values/_shared.yaml's data ({} without one); it was read and validated with every environment."""
+    path = settings.values_dir / SHARED_LAYER
+    return read_layer(path, settings).data if path.is_file() else {}
+
+
 def render_all(settings: Settings) -> Rendered:
     """Render the requested environments (all of them by default) into memory."""
     plans = load_plans(settings)
+    conflicts.check(plans)
+    loaded = load_extras(plans, settings)
     found = guarded(plans)
+    renders = tuple(EnvironmentRender(plan, tuple(render_plan(plan)), extra) for plan, extra in zip(plans, loaded, strict=True))
+    check_extra_schemas(renders, settings)
+    collisions.check(renders, other_renders(settings, plans))
     documents = generated_documents(settings)
-    manifests = tuple(m for plan in plans for m in render_plan(plan))
+    manifests = tuple(m for r in renders for m in (*r.ours, *(e.manifest for e in r.extras)))
     scopes = (RENDERED_DIR, ARGOCD_DIR) if not settings.envs else tuple(
         scope for plan in plans for scope in (f"{RENDERED_DIR}/{plan.env}", f"{ARGOCD_DIR}/{plan.env}.yaml"))
     return Rendered(plans, manifests, documents, (*scopes, *(path for path, _ in documents)),
@@ -89,8 +152,19 @@ def session(settings: Settings, command: str, write: bool = False) -> AbstractCo
     return tree.session(settings.root, write, settings.lock_wait_seconds, " ".join((command, *settings.envs)))
 
 
+def hand_written(removed: tuple[str, ...], actual: tree.Tree) -> list[Problem]:
+    """Files under rendered/ that a render would delete and that we did not write (no generated header).
+    A symlink or special file there is not a manifest anyone wrote: render removes it, unread."""
+    return [Problem(path, "", f"not written by gemma-gitops, and no source renders it: keep hand-written manifests in "
+                    f"{VALUES_DIR}/{path.split('/')[1]}/{extras.EXTRA_DIR}/ (rendered here with our header), or delete it",
+                    rule="hand-written")
+            for path in removed if path.startswith(f"{RENDERED_DIR}/") and actual[path] != tree.NOT_READ
+            and tree.GENERATED_MARK not in actual[path].split(b"\n", 1)[0]]
+
+
 def run_render(settings: Settings, echo: Echo, warn: Echo, values_not_in_git: bool = False) -> int:
-    """Render and write all-or-nothing; only directories whose files change are swapped.
+    """Render and write all-or-nothing; only directories whose files change are swapped; a hand-written file
+    is never deleted.
 
     Overrides (`--set`, `-f`) are refused unless `values_not_in_git`: the committed tree is what Argo
     CD applies, and it must follow from values that are in git too.
@@ -105,6 +179,10 @@ def run_render(settings: Settings, echo: Echo, warn: Echo, values_not_in_git: bo
         _warn(rendered, warn)
         tree.refuse_foreign(settings.root, rendered.tree)
         actual = tree.owned_on_disk(settings.root, rendered.scopes)
+        foreign = hand_written(tree.compare(rendered.tree, actual).removed, actual)
+        if foreign:
+            raise GeneratorError(f"render would delete {len(foreign)} file(s) that gemma-gitops did not write; "
+                                 "nothing was written", tuple(foreign))
         drift = tree.write(settings.root, rendered.tree, actual, rendered.scopes)
     for plan in rendered.plans:
         count = sum(1 for m in rendered.manifests if m.path.startswith(f"{RENDERED_DIR}/{plan.env}/"))
@@ -125,6 +203,8 @@ def run_check(settings: Settings, echo: Echo, warn: Echo) -> int:
         echo(f"in sync: {len(desired)} files for {len(rendered.plans)} environment(s)")
         return EXIT_OK
     echo(tree.unified_diff(desired, actual, drift).rstrip("\n"))
+    for problem in hand_written(drift.removed, actual):
+        echo(str(problem))
     echo(f"out of date: {_summary(drift)}. Run: make render")
     return EXIT_FAILED
 
@@ -158,7 +238,7 @@ def budget_of(plan: Plan) -> EnvironmentBudget:
     capacity = plan.capacity
     return EnvironmentBudget(plan.env, plan.file, f"{model.alias} ({model.hf_repo}/{model.hf_file})",
                              capacity.budget if capacity else None, capacity.fit if capacity else None,
-                             capacity.startup if capacity else None, guards.run(plan))
+                             capacity.startup if capacity else None, guards.run(plan), capacity.gpu if capacity else None)
 
 
 def run_budget(settings: Settings, output: str, echo: Echo) -> int:

@@ -46,6 +46,7 @@ RESOURCE_TEMPLATES = (
     "referencegrant.yaml.j2",
     "httproute.yaml.j2",
     "httproute-redirect.yaml.j2",
+    "ingress.yaml.j2",
     "backendtrafficpolicy.yaml.j2",
 )
 
@@ -85,6 +86,15 @@ def render_template(name: str, context: dict[str, Any]) -> str:
         line = getattr(err, "lineno", None)
         where = f"line {line}" if line else ""
         raise TemplateError(f"template {name} failed", (Problem(f"templates/{name}", where, str(err)),)) from err
+
+
+# What the workload template itself sets, which values may add to but never override (generator/overrides.py).
+POD_LABELS = ("app",)
+POD_ANNOTATIONS = ("checksum/proxy-config",)
+LLAMA_ENV = ("HF_HOME", "HOME")
+PROXY_ENV: tuple[str, ...] = ()
+VOLUMES = ("models", "proxy-config", "api-key", "proxy-run", "llama-tmp")
+MOUNT_PATHS = (MODEL_DIR, "/tmp", *(PROXY_PREFIX + d for d in (PROXY_CONF_DIR, PROXY_SECRET_DIR, PROXY_RUN_DIR)))
 
 
 def llama_args(plan: Plan) -> list[str]:
@@ -154,7 +164,8 @@ def context(plan: Plan) -> dict[str, Any]:
         "names": plan.names,
         "proxy_files": files,
         "proxy_checksum": checksum(files),
-        "llama_args": llama_args(plan),
+        # The values' own flags last; generator/overrides.py refuses any that llama_args sets.
+        "llama_args": llama_args(plan) + list(plan.spec.llama.extra_args),
         "startup": plan.capacity.startup,
         "workload_kind": plan.workload_kind,
         "timeouts": plan.timeouts,
@@ -186,7 +197,8 @@ def render_plan(plan: Plan) -> list[Manifest]:
         if doc is not None:
             path = f"{RENDERED_DIR}/{plan.env}/{manifest.file_name(doc)}"
             resources.append(manifest.build(path, waivers.annotate(doc), plan.file))
-    application = parse_rendered(render_template("argocd/application.yaml.j2", ctx), "argocd/application.yaml.j2")
+    template = "argocd/applicationset.yaml.j2" if plan.spec.argocd.application_set.enabled else "argocd/application.yaml.j2"
+    application = parse_rendered(render_template(template, ctx), template)
     if application is None:
-        raise TemplateError("template argocd/application.yaml.j2 rendered nothing")
+        raise TemplateError(f"template {template} rendered nothing")
     return [*sorted(resources, key=lambda m: m.path), manifest.build(f"{ARGOCD_DIR}/{plan.env}.yaml", application, plan.file)]

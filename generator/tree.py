@@ -1,16 +1,16 @@
 """Tree: the generated files in memory, written all-or-nothing, or compared with the disk (drift).
 
-We own `rendered/` entirely, the files in `argocd/` and `docs/` that carry our header, and a project's
-copy of the values schema (schemas/values.schema.json). `check` is
-`render` minus the write: both build the same in-memory tree.
+We own `rendered/` entirely, the files in `argocd/`, `docs/` and `schemas/` that carry our header (the
+schema's views for editors), and a project's copy of the values schema (schemas/values.schema.json).
+`check` is `render` minus the write: both build the same in-memory tree.
 
-A write changes `rendered/`, `argocd/` and `docs/` together or not at all, whatever happens:
+A write changes `rendered/`, `argocd/`, `docs/` and `schemas/` together or not at all, whatever happens:
 1. every directory that changes is staged in full beside it, under a name unique to the run
    (`.gemma-gitops-<run>.rendered.new`), and flushed to disk; a failure here changes nothing;
 2. a journal (`.gemma-gitops.journal`) records what was staged where, and is flushed;
 3. each directory is swapped in by two renames (the old one aside to `….old`, the new one in);
 4. the journal is removed, then the old directories.
-Renames alone cannot swap three directories at once, so a run killed during step 3 leaves a journal,
+Renames alone cannot swap several directories at once, so a run killed during step 3 leaves a journal,
 and every command first completes it (`recover`): the staged directories were complete and on disk
 before the journal existed. A run that fails during step 3 (a read-only root) puts everything back.
 Paths are never followed through a symlink: staging writes through directory descriptors with

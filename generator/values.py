@@ -18,15 +18,16 @@ import re
 import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import SchemaError, ValidationError
+from jsonschema.protocols import Validator
 
-from . import credentials, yamlio
+from . import credentials, kubeschemas, yamlio
 from .errors import ValuesError
 from .problems import KeyPath, Problem, key_path
 from .settings import SHARED_LAYER, Settings
@@ -254,11 +255,46 @@ StrictValidator = validators.extend(
     type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many({"integer": _is_integer, "number": _is_number}))
 
 
+# A values schema keyword naming the upstream Kubernetes type a value must be (`io.k8s.api.core.v1.Toleration`):
+# tolerations, affinity, extra volumes and the like go into the pod spec verbatim, so they are checked
+# against the Kubernetes versions the environment names here, where the error can name the values line.
+KUBERNETES_KEYWORD = "x-kubernetes-definition"
+
+
+def values_validator(schema: Mapping[str, Any], versions: tuple[str, ...]) -> Validator:
+    """The values schema's validator, with KUBERNETES_KEYWORD checked against these Kubernetes versions."""
+    return _validator_class(versions)(schema)
+
+
+@cache
+def _validator_class(versions: tuple[str, ...]) -> Any:
+    """StrictValidator with KUBERNETES_KEYWORD, once per set of versions (environments share them)."""
+
+    def kubernetes_type(validator: Validator, name: str, instance: Any,
+                        subschema: Mapping[str, Any]) -> Iterator[ValidationError]:
+        for error, only in kubeschemas.definition_errors(name, instance, versions):
+            error.note = f" [Kubernetes {', '.join(only)} only]" if only else ""  # type: ignore[attr-defined]
+            yield error
+
+    return validators.extend(StrictValidator, {KUBERNETES_KEYWORD: kubernetes_type})
+
+
+def declared_versions(values: Mapping[str, Any]) -> tuple[str, ...]:
+    """The environment's `kubernetesVersions` when well-formed (the schema reports it otherwise), else ()."""
+    versions = values.get("kubernetesVersions")
+    ok = isinstance(versions, list) and all(isinstance(v, str) for v in versions)
+    return tuple(versions) if ok and versions else ()
+
+
 def validate(values: dict[str, Any], schema: Mapping[str, Any], env_file: str, where: Where) -> list[Problem]:
     """Every schema violation of the merged values, each pinned to the file and line that set it."""
-    validator = StrictValidator(schema)
+    validator = values_validator(schema, declared_versions(values))
+    errors = sorted(validator.iter_errors(values), key=lambda e: [str(p) for p in e.absolute_path])
+    ours = {tuple(e.absolute_path) for e in errors if not hasattr(e, "note")}
     problems: list[Problem] = []
-    for error in sorted(validator.iter_errors(values), key=lambda e: [str(p) for p in e.absolute_path]):
+    for error in errors:
+        if hasattr(error, "note") and tuple(error.absolute_path) in ours:
+            continue  # the values schema already said what is wrong here, in its own words
         problems.extend(_problems_for(error, env_file, where))
     return problems
 
@@ -270,9 +306,14 @@ def _problems_for(error: ValidationError, env_file: str, where: Where) -> Iterat
         allowed = sorted(_schema_of(error).get("properties", {}))
         given = error.instance if isinstance(error.instance, dict) else {}
         for key in sorted(set(given) - set(allowed)):
-            yield pin((*path, key), f"unknown key {key!r}; allowed here: {', '.join(allowed)}", env_file, where)
+            yield pin((*path, key), f"unknown key {key!r}; allowed here: {', '.join(allowed)}{_note(error)}", env_file, where)
         return
-    yield pin(path, _explain(error), env_file, where)
+    yield pin(path, _explain(error, ours=not hasattr(error, "note")) + _note(error), env_file, where)
+
+
+def _note(error: ValidationError) -> str:
+    """` [Kubernetes 1.31 only]` for an error of an upstream type that only some of the versions have."""
+    return str(getattr(error, "note", ""))
 
 
 def pin(path: KeyPath, message: str, env_file: str, where: Where, **kwargs: Any) -> Problem:
@@ -303,10 +344,10 @@ def shown(value: Any) -> str:
     return text if len(text) <= 80 else f"{text[:77]}..."
 
 
-def _explain(error: ValidationError) -> str:
-    """A message naming the bad value and what is allowed."""
+def _explain(error: ValidationError, ours: bool = True) -> str:
+    """A message naming the bad value and what is allowed (and the field's description, unless upstream's)."""
     value, schema, kind = shown(error.instance), _schema_of(error), error.validator
-    described = f" ({schema['description']})" if "description" in schema else ""
+    described = f" ({schema['description']})" if ours and "description" in schema else ""
     if kind == "required":
         return f"{error.message}{described}"
     if kind == "enum":
@@ -320,10 +361,18 @@ def _explain(error: ValidationError) -> str:
         return f"{value} is not of type {error.validator_value!r}{described}"
     if kind == "uniqueItems":
         return f"{value} repeats an item{described}"
-    if kind in ("maxLength", "minLength", "maxItems", "minItems", "maxProperties", "minProperties",
-                "exclusiveMinimum", "exclusiveMaximum", "const"):
-        return f"{value} is not valid: expected {kind} {error.validator_value!r}{described}"
+    if kind in BOUNDS:
+        return f"{value} is not valid: expected {BOUNDS[kind].format(error.validator_value)}{described}"
     return f"{value} is not valid{described}"
+
+
+# How a bound reads in an error line, for the keywords whose jsonschema message would echo the value.
+BOUNDS = {
+    "minLength": "at least {} character(s)", "maxLength": "at most {} characters",
+    "minItems": "at least {} item(s)", "maxItems": "at most {} items",
+    "minProperties": "at least {} key(s)", "maxProperties": "at most {} keys",
+    "exclusiveMinimum": "more than {}", "exclusiveMaximum": "less than {}", "const": "exactly {!r}",
+}
 
 
 # -- the stage ---------------------------------------------------------------------------------

@@ -17,12 +17,13 @@ PACKAGE = REPO / "generator"
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("generator", "generator.problems", "generator.settings", "generator.gopattern", "generator.version"),
     ("generator.errors", "generator.yamlio", "generator.project", "generator.credentials", "generator.lock"),
-    ("generator.manifest", "generator.capacity"),
-    ("generator.values", "generator.overrides"),
+    ("generator.manifest", "generator.capacity", "generator.kubeschemas", "generator.llamaflags"),
+    ("generator.values", "generator.overrides", "generator.extras"),
     ("generator.plan",),
-    ("generator.guards", "generator.docs", "generator.waivers"),
+    ("generator.guards", "generator.docs", "generator.waivers", "generator.schemaviews"),
     ("generator.render", "generator.scaffold"),
-    ("generator.tree", "generator.kube", "generator.diffing"),
+    ("generator.conflicts",),
+    ("generator.tree", "generator.kube", "generator.diffing", "generator.collisions"),
     ("generator.pipeline", "generator.diff", "generator.init"),
     ("generator.cli", "generator.__main__"),
 )

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..problems import Problem, Severity
 from .budget import Budget, Fit
+from .gpu import GpuBudget
 from .quantity import MiB, format_bytes
 from .startup import StartupWindow
 
@@ -30,6 +31,7 @@ class EnvironmentBudget:
     fit: Fit | None
     startup: StartupWindow | None
     problems: tuple[Problem, ...]
+    gpu: GpuBudget | None = None  # with llama.gpu: the GPUs' side (`budget` is then the RAM side)
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -92,6 +94,15 @@ def legend() -> str:
     return "  " + ", ".join(f"{glyph} {name}" for name, glyph in GLYPHS.items()) + f", {FREE_GLYPH} free, {OVER_GLYPH} over"
 
 
+def gpu_lines(gpu: GpuBudget) -> list[str]:
+    """The fullest GPU's need, part by part, against one GPU's memory."""
+    parts = ", ".join(f"{name} {format_bytes(size)}" for name, size in gpu.parts())
+    memory = format_bytes(gpu.memory) if gpu.memory is not None else "unknown"
+    layers = f"{gpu.offload.layers} layers" + (" and the output layer" if gpu.offload.output else "")
+    return [f"  GPU: {layers} on {gpu.count} GPU{'s' if gpu.count > 1 else ''} (the table above is what stays in RAM)",
+            f"  fullest GPU {format_bytes(gpu.per_gpu)} of {memory}: {parts}"]
+
+
 def problem_lines(env: EnvironmentBudget) -> list[str]:
     """One line per error and warning, yamllint style: `file::path: [level] message`."""
     return [f"  {p.file}::{p.path}: [{p.severity.value}] {p.message}" for p in iter_problems(env)]
@@ -103,6 +114,8 @@ def text(env: EnvironmentBudget) -> list[str]:
     if env.budget is not None and env.fit is not None:
         lines += table(env.budget, env.fit)
         lines += [limits_line(env.fit), bar(env.budget, env.fit)]
+    if env.gpu is not None:
+        lines += gpu_lines(env.gpu)
     if env.startup is not None:
         s = env.startup
         lines.append(f"  startupProbe: periodSeconds {s.period_seconds}, failureThreshold {s.failure_threshold} "
@@ -129,6 +142,10 @@ def to_data(env: EnvironmentBudget) -> dict[str, Any]:
         data["memory"] = {"limit": env.fit.limit, "request": env.fit.request,
                           "free": env.fit.headroom, "fits": env.fit.fits}
         data["kvCells"] = _camel_keys(vars(env.budget.cells))
+    if env.gpu is not None:
+        data["gpu"] = {**{_camel(name): size for name, size in env.gpu.parts()}, "perGpu": env.gpu.per_gpu,
+                       "count": env.gpu.count, "memory": env.gpu.memory, "fits": env.gpu.fits,
+                       "offloadedLayers": env.gpu.offload.layers, "outputLayer": env.gpu.offload.output}
     if env.startup is not None:
         data["startupProbe"] = {"periodSeconds": env.startup.period_seconds,
                                 "failureThreshold": env.startup.failure_threshold}

@@ -9,6 +9,7 @@ against its schemas) → `rules` (checks across resources) → `report` → `out
 
 from __future__ import annotations
 
+from generator.kube import sources
 from generator.kube.check import validate_paths
 from generator.kube.config import ValidateOptions, resolve_options
 from generator.kube.output import format_json, format_text
@@ -22,5 +23,6 @@ __all__ = [
     "format_json",
     "format_text",
     "resolve_options",
+    "sources",
     "validate_paths",
 ]

@@ -6,48 +6,18 @@ Kubernetes minor: one file per kind named `<kind>[-<group's first label>]-<versi
 `https://kubernetes.io/api/<kind>/...` and `$ref`s to `/api/_definitions.json#/$defs/...`, which
 resolve against `_definitions.json` (`$id` `https://kubernetes.io/api/_definitions.json`).
 The strict variant sets `additionalProperties: false`, so an unknown field is an error.
+Where the wheel is and what it holds is generator/kubeschemas.py's (the values stage reads it too).
 """
 
 from __future__ import annotations
 
 import json
-import re
-from functools import cache
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from referencing import Registry, Resource
-
-from generator.errors import GeneratorError
+from generator.kubeschemas import available_versions, definitions, schema_root, version_dir
 from generator.manifest import Identity
 
-PACKAGE = "kubernetes_validate"
-_VERSION_DIR = re.compile(r"^v(\d+)\.(\d+)\.\d+-local-strict$")
-
-
-@cache
-def schema_root() -> Path:
-    """The wheel's schema directory (a real directory: the wheel installs unzipped)."""
-    try:
-        return Path(str(resources.files(PACKAGE) / "kubernetes-json-schema"))
-    except ModuleNotFoundError as err:
-        raise GeneratorError(
-            "kubernetes-validate is not installed: pip install 'kubernetes-validate>=1.37,<2'"
-        ) from err
-
-
-@cache
-def available_versions() -> tuple[str, ...]:
-    """The Kubernetes minors the wheel has strict schemas for, oldest first: ('1.25', ...)."""
-    found = (_VERSION_DIR.match(p.name) for p in schema_root().iterdir())
-    minors = sorted((int(m.group(1)), int(m.group(2))) for m in found if m)
-    return tuple(f"{major}.{minor}" for major, minor in minors)
-
-
-def version_dir(version: str) -> Path:
-    """The strict schema directory of one Kubernetes minor (`1.31`)."""
-    return schema_root() / f"v{version}.0-local-strict"
+__all__ = ["available_versions", "definitions", "load_schema", "schema_filename", "schema_root", "version_dir"]
 
 
 def schema_filename(signature: Identity) -> str:
@@ -55,14 +25,6 @@ def schema_filename(signature: Identity) -> str:
     group = signature.group.split(".")[0].lower()
     middle = f"-{group}" if group else ""
     return f"{signature.kind.lower()}{middle}-{signature.version.lower()}.json"
-
-
-@cache
-def definitions(version: str) -> Registry[Any]:
-    """A referencing registry holding one version's `_definitions.json`, parsed once."""
-    contents = json.loads((version_dir(version) / "_definitions.json").read_bytes())
-    registry: Registry[Any] = Registry().with_resource(contents["$id"], Resource.from_contents(contents))
-    return registry
 
 
 def load_schema(signature: Identity, version: str) -> dict[str, Any] | None:

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from ..capacity.budget import Budget, Fit, LlamaSettings, compare, predict
 from ..capacity.catalog import Geometry, lookup
+from ..capacity.gpu import GpuBudget, gpu_memory_bytes, split
 from ..capacity.quantity import parse_bytes, parse_cpu
 from ..capacity.startup import StartupWindow, startup_window
 from ..problems import Problem
 from ..values import Values
 from .build import PlanModelError, build
-from .model import Spec
+from .model import K8sObject, Spec
 
 __all__ = ["Capacity", "Names", "Plan", "PlanModelError", "Spec", "Timeouts", "build_plan"]
 
@@ -56,6 +58,7 @@ class Capacity:
     startup: StartupWindow
     cpu_limit_cores: Decimal
     cache_size_bytes: int
+    gpu: GpuBudget | None = None  # with llama.gpu.enabled: what the GPUs hold (`budget` is then the RAM side)
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,47 @@ class Plan:
     @property
     def file(self) -> str:
         return self.values.file
+
+    @property
+    def gpu_enabled(self) -> bool:
+        return self.spec.llama.gpu.enabled
+
+    @property
+    def llama_image(self) -> str:
+        """The CUDA image on GPUs, else the CPU one."""
+        return self.spec.llama.gpu.image if self.gpu_enabled else self.spec.llama.image
+
+    @property
+    def gpu_resource(self) -> str:
+        """The extended resource the GPUs are requested as: `nvidia.com/gpu`, or a MIG slice's."""
+        gpu = self.spec.llama.gpu
+        return f"{gpu.vendor}.com/mig-{gpu.mig_profile}" if gpu.mig_profile else f"{gpu.vendor}.com/gpu"
+
+    @property
+    def llama_resources(self) -> dict[str, dict[str, Any]]:
+        """llama-server's requests and limits, with the GPUs in both (an extended resource cannot be overcommitted)."""
+        resources: dict[str, dict[str, Any]] = self.spec.llama.resources.to_k8s()
+        if self.gpu_enabled:
+            for side in resources.values():
+                side[self.gpu_resource] = self.spec.llama.gpu.count
+        return resources
+
+    @property
+    def runtime_class_name(self) -> str:
+        """The GPU's runtime class on GPUs when it names one, else the pod's."""
+        gpu = self.spec.llama.gpu
+        return gpu.runtime_class_name if self.gpu_enabled and gpu.runtime_class_name else self.spec.runtime_class_name
+
+    @property
+    def tolerations(self) -> tuple[K8sObject, ...]:
+        """The pod's tolerations, then the GPU taint's on GPUs."""
+        return self.spec.tolerations + (self.spec.llama.gpu.tolerations if self.gpu_enabled else ())
+
+    @property
+    def edge_namespace(self) -> str:
+        """Where the proxies in front of the Service run (Envoy's, or the ingress controller's): the NetworkPolicy admits it."""
+        route = self.spec.route
+        return route.ingress.controller_namespace if route.kind == "ingress" else self.spec.gateway.proxy_namespace
 
 
 def names_for(base: str) -> Names:
@@ -124,16 +168,25 @@ def geometry_for(values: Values, spec: Spec) -> Geometry | Problem:
                    "under model.geometry", rule="model-geometry")
 
 
+def gpu_split(spec: Spec, geometry: Geometry, settings: LlamaSettings, budget: Budget) -> tuple[Budget, GpuBudget | None]:
+    """(the RAM side of the budget, the GPUs' side) when the values ask for GPUs, else (budget, None)."""
+    gpu = spec.llama.gpu
+    if not gpu.enabled:
+        return budget, None
+    memory = gpu_memory_bytes(gpu.card, gpu.memory_gib, gpu.mig_profile)
+    return split(geometry, settings, budget, spec.llama.gpu_layers, gpu.count, memory)
+
+
 def capacity_for(spec: Spec, geometry: Geometry) -> Capacity:
-    """The memory budget against the container's limits, and the startup window for the model's download."""
+    """The memory budget against the container's limits (and the GPUs'), and the startup window for the model's download."""
     settings = llama_settings(spec)
-    budget = predict(geometry, settings)
+    budget, gpu = gpu_split(spec, geometry, settings, predict(geometry, settings))
     resources, startup = spec.llama.resources, spec.llama.startup
     fit = compare(budget, parse_bytes(resources.limits.memory), parse_bytes(resources.requests.memory))
     window = startup_window(geometry.file_size_bytes, startup.min_download_mibps, startup.load_seconds,
                             startup.probe_period_seconds)
     return Capacity(geometry, settings, budget, fit, window, parse_cpu(resources.limits.cpu),
-                    parse_bytes(spec.cache.size))
+                    parse_bytes(spec.cache.size), gpu)
 
 
 def build_plan(values: Values) -> Plan:

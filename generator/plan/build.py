@@ -84,10 +84,19 @@ def convert(kind: Any, value: Any, path: KeyPath) -> Any:
     return _scalar(kind, value, path)
 
 
+def frozen(value: Any) -> Any:
+    """Plain data made read-only all the way down: mappings become read-only views, lists tuples."""
+    if isinstance(value, Mapping):
+        return types.MappingProxyType({key: frozen(item) for key, item in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(frozen(item) for item in value)
+    return value
+
+
 def _scalar(kind: Any, value: Any, path: KeyPath) -> Any:
-    """A scalar of the declared type; an int where a float is declared is widened, as JSON Schema's number."""
+    """A scalar of the declared type (Any: plain data, frozen); an int where a float is declared is widened."""
     if kind is Any:
-        return value
+        return frozen(value)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):

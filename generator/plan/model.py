@@ -3,7 +3,9 @@
 A field `request_timeout_seconds` holds the value of `requestTimeoutSeconds`; where the camelCase
 spelling is not the plain conversion (`repoURL`, `cacheRamMiB`) the field's type says so:
 `Annotated[str, Key("repoURL")]`.
-Kubernetes-shaped values (resource lists, node selectors) keep Kubernetes' own key names.
+Kubernetes-shaped values (resource lists, node selectors) keep Kubernetes' own key names; the ones the
+pod spec carries verbatim (tolerations, affinity, extra volumes, env) stay Kubernetes objects, deeply
+read-only (`K8sObject`), checked against the upstream types by the values stage.
 `plan.build` fills these from validated values and refuses a key that has no field, so nothing the
 schema allows can be silently ignored (and tests/plan proves every schema property has a field).
 """
@@ -12,9 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from ..capacity.catalog import Geometry
+
+K8sObject = Mapping[str, Any]  # a Kubernetes object as the values give it (read-only all the way down)
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,23 @@ class Startup:
 
 
 @dataclass(frozen=True)
+class Gpu:
+    """The optional NVIDIA GPU: what to request, where it runs, and how much memory it has."""
+
+    enabled: bool
+    vendor: str
+    count: int
+    mig_profile: Annotated[str, Key("migProfile")]
+    card: str
+    memory_gib: Annotated[float, Key("memoryGiB")]
+    runtime_class_name: str
+    tolerations: tuple[K8sObject, ...]
+    image: str
+
+
+@dataclass(frozen=True)
 class Llama:
-    """llama-server: image, port, and every flag the memory budget depends on."""
+    """llama-server: image, port, every flag the memory budget depends on, and the escape hatches."""
 
     image: str
     port: int
@@ -97,6 +116,10 @@ class Llama:
     pooling: str
     resources: Resources
     startup: Startup
+    extra_args: tuple[str, ...]
+    extra_env: tuple[K8sObject, ...]
+    extra_volume_mounts: tuple[K8sObject, ...]
+    gpu: Gpu
 
 
 @dataclass(frozen=True)
@@ -132,6 +155,8 @@ class Proxy:
     client_timeout_seconds: int
     rate_limit: RateLimit
     resources: Resources
+    extra_env: tuple[K8sObject, ...]
+    extra_volume_mounts: tuple[K8sObject, ...]
 
 
 @dataclass(frozen=True)
@@ -184,13 +209,92 @@ class Tls:
 
 
 @dataclass(frozen=True)
+class Destination:
+    """The cluster an Application deploys to: by name when given, else by API server URL."""
+
+    server: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """The wait between sync retries."""
+
+    duration: str
+    factor: int
+    max_duration: str
+
+
+@dataclass(frozen=True)
+class Retry:
+    """How Argo CD retries a failed sync (limit 0: not at all)."""
+
+    limit: int
+    backoff: Backoff
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A cluster as registered in Argo CD."""
+
+    name: str
+    server: str
+
+
+@dataclass(frozen=True)
+class ApplicationSet:
+    """The optional ApplicationSet: this environment on several clusters."""
+
+    enabled: bool
+    generator: str  # list or clusters
+    clusters: tuple[Cluster, ...]
+    selector: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class ArgoCD:
-    """The Argo CD Application that syncs the environment."""
+    """The Argo CD Application (or ApplicationSet) that syncs the environment."""
 
     repo_url: Annotated[str, Key("repoURL")]
     target_revision: str
     project: str
     namespace: str
+    destination: Destination
+    sync_options: tuple[str, ...]
+    retry: Retry
+    application_set: ApplicationSet
+
+
+@dataclass(frozen=True)
+class PullSecret:
+    """A Secret the kubelet pulls images with."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Service:
+    """The Service in front of the auth proxy."""
+
+    type: str
+    annotations: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Ingress:
+    """The Ingress, when the route is one."""
+
+    class_name: str
+    controller_namespace: str
+    certificate: str  # certificate (ours) or annotation (cert-manager's ingress-shim)
+
+
+@dataclass(frozen=True)
+class Route:
+    """How traffic reaches the Service: Gateway API routes or an Ingress."""
+
+    kind: str  # gateway or ingress
+    ingress: Ingress
 
 
 @dataclass(frozen=True)
@@ -205,6 +309,17 @@ class Spec:
     request_timeout_seconds: int
     kubernetes_versions: tuple[str, ...]
     node_selector: Mapping[str, str]
+    tolerations: tuple[K8sObject, ...]
+    affinity: K8sObject
+    topology_spread_constraints: tuple[K8sObject, ...]
+    priority_class_name: str
+    runtime_class_name: str
+    pod_labels: Mapping[str, str]
+    pod_annotations: Mapping[str, str]
+    image_pull_secrets: tuple[PullSecret, ...]
+    extra_volumes: tuple[K8sObject, ...]
+    service: Service
+    route: Route
     model: Model
     llama: Llama
     cache: Cache

@@ -34,14 +34,14 @@ def test_commands_find_the_project_from_a_subdirectory(marked: Path, subdirector
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(marked / subdirectory)
     result = invoke("check")
-    assert (result.exit_code, result.stdout) == (0, "in sync: 26 files for 2 environment(s)\n")
+    assert (result.exit_code, result.stdout) == (0, "in sync: 28 files for 2 environment(s)\n")
 
 
 def test_the_walk_skips_a_values_directory_without_the_marker(marked: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     nested = marked / "tests/e2e"
     (nested / "values").mkdir(parents=True)  # a values/ of something else, as tests/e2e/values is here
     monkeypatch.chdir(nested)
-    assert invoke("check").stdout == "in sync: 26 files for 2 environment(s)\n"
+    assert invoke("check").stdout == "in sync: 28 files for 2 environment(s)\n"
 
 
 def test_outside_a_project_the_error_names_where_the_search_started(tmp_path: Path,

@@ -135,8 +135,9 @@ def test_committed_rendered_files_are_not_trusted(diff: Diff, repo: Path) -> Non
 def test_the_base_renders_with_its_own_generator(diff: Diff, repo: Path) -> None:
     template = repo / "generator" / "templates" / "resources" / "service.yaml.j2"
     original = template.read_text()
-    assert "  type: ClusterIP\n" in original
-    template.write_text(original.replace("  type: ClusterIP\n", "  type: NodePort\n"))
+    line = "  type: {{ spec.service.type | q }}\n"
+    assert line in original
+    template.write_text(original.replace(line, "  type: NodePort\n"))
     commit(repo, "a template as it used to be")
     template.write_text(original)  # the working tree's template is the one this process renders with
     assert diff("prod").output.splitlines()[2:] == [
@@ -268,3 +269,19 @@ def test_a_deployment_repository_without_a_generator_package_is_diffed_with_the_
     result = invoke_diff(repo, "prod")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[2:] == ["prod: 1 changed, 0 added, 0 removed", CONTEXT]
+
+
+QUOTA = "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: gemma-quota, namespace: default}\nspec:\n  hard: {requests.cpu: '4'}\n"
+
+
+def test_an_extra_manifest_is_in_the_diff(diff: Diff, repo: Path, git: Git) -> None:
+    source = repo / "values" / "prod" / "extra" / "quota.yaml"
+    source.parent.mkdir(parents=True)
+    source.write_text(QUOTA)
+    assert diff("prod").output.splitlines()[1:] == ["", "prod: 0 changed, 1 added, 0 removed",
+                                                    "  + ResourceQuota default/gemma-quota"]
+    commit(repo, "a quota beside the values")
+    git("checkout", "--quiet", "-b", "feature")
+    source.write_text(QUOTA.replace("'4'", "'8'"))
+    assert diff("prod").output.splitlines()[2:] == [
+        "prod: 1 changed, 0 added, 0 removed", "  ~ ResourceQuota default/gemma-quota: spec.hard[\"requests.cpu\"]: 4 → 8"]

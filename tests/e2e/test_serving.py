@@ -102,3 +102,12 @@ def test_slots_show_the_rendered_slots(stack: Stack, budget: dict[str, object]) 
 def test_health_needs_no_key(stack: Stack) -> None:
     reply = call(stack.proxy.port, "GET", "/health", key=None)
     assert (reply.status, json.loads(reply.body)) == (200, {"status": "ok"})
+
+
+def test_an_extra_arg_runs_for_real(stack: Stack) -> None:
+    """llama.extraArgs: ["--metrics"] reached llama-server (it refuses a flag it does not know): /metrics answers, behind the key."""
+    reply = call(stack.proxy.port, "GET", "/metrics")
+    assert reply.status == 200, reply.body[:300]
+    assert reply.headers["Content-Type"].startswith("text/plain")
+    assert b"llamacpp:prompt_tokens_total" in reply.body
+    assert call(stack.proxy.port, "GET", "/metrics", key=None).status == 401

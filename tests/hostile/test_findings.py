@@ -611,8 +611,13 @@ def test_11_a_values_symlink_out_of_the_project_is_not_read(run: Run, project: P
 
 
 def test_11_a_symlink_inside_values_is_read(run: Run, project: Path) -> None:
-    (project / "values/qa.yaml").symlink_to("staging.yaml")
-    assert run("render", "qa").exit_code == 0
+    (project / "values/teams").mkdir()
+    (project / "values/teams/qa.yaml").write_text(
+        (project / "values/staging.yaml").read_text().replace("namespace: gemma-staging", "namespace: gemma-qa"))
+    (project / "values/qa.yaml").symlink_to("teams/qa.yaml")
+    result = run("render", "qa")
+    assert result.exit_code == 0, result.output
+    assert "namespace: gemma-qa" in (project / "rendered/qa/service-gemma.yaml").read_text()
 
 
 def test_11_nel_is_refused_not_turned_into_a_space(run: Run, project: Path) -> None:

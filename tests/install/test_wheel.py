@@ -118,7 +118,7 @@ def test_init_check_validate_template_offline_in_an_empty_directory(venv: Path, 
     project = work / "deploy"
     nested = project / "rendered" / "prod"
     checked = offline(venv, home, nested, "check")
-    assert (checked.returncode, checked.stdout) == (0, "in sync: 14 files for 1 environment(s)\n"), checked.stderr
+    assert (checked.returncode, checked.stdout) == (0, "in sync: 16 files for 1 environment(s)\n"), checked.stderr
     validated = offline(venv, home, nested, "validate")
     assert (validated.returncode, validated.stdout) == (
         0, "Summary: 12 resources found in 12 files - Valid: 12, Invalid: 0, Errors: 0, Skipped: 0\n"), validated.stderr

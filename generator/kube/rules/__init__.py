@@ -12,6 +12,7 @@ from types import ModuleType
 from generator.kube.rules import (
     argocd_application,
     config_ref,
+    ingress_backend,
     network_policy,
     probe_port,
     resource_quantity,
@@ -28,6 +29,7 @@ MODULES: tuple[ModuleType, ...] = (
     service_selector,
     service_target_port,
     route_backend,
+    ingress_backend,
     volume_mount,
     config_ref,
     network_policy,

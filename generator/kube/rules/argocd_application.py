@@ -1,6 +1,7 @@
 """argocd-application: an Argo CD Application's source path exists and its destination namespace matches.
 
-For each `argoproj.io` Application, every source with a `path` (`spec.source`, or each of
+For each `argoproj.io` Application (and the Application template of each ApplicationSet, under
+`spec.template`), every source with a `path` (`spec.source`, or each of
 `spec.sources`; Helm chart sources are not checked) must name a directory under the project
 root, and every resource at that path (recursively only when `directory.recurse` is true,
 as Argo CD reads it) must either have no `metadata.namespace` (it then lands in the
@@ -41,21 +42,26 @@ from generator.problems import Problem
 ID = "argocd-application"
 
 
+# Where each kind keeps an Application spec.
+SPECS: dict[str, tuple[str, ...]] = {"Application": ("spec",), "ApplicationSet": ("spec", "template", "spec")}
+
+
 def check(scope: Scope) -> Iterator[Problem]:
     """Report missing source paths and resources outside the destination namespace."""
-    for app in scope.of_kind("Application", "argoproj.io"):
-        destination = dig(app.doc, "spec", "destination", "namespace")
-        for path, source in sources(app):
-            yield from _check_source(scope, app, path, source, destination)
+    for kind, base in SPECS.items():
+        for app in scope.of_kind(kind, "argoproj.io"):
+            destination = dig(app.doc, *base, "destination", "namespace")
+            for path, source in sources(app, base):
+                yield from _check_source(scope, app, path, source, destination, base)
 
 
-def sources(app: Manifest) -> Iterator[tuple[Path_, Mapping[str, Any]]]:
+def sources(app: Manifest, base: tuple[str, ...] = ("spec",)) -> Iterator[tuple[Path_, Mapping[str, Any]]]:
     """(path, source) of every source that names a directory in a repository."""
-    spec = as_dict(app.doc.get("spec"))
+    spec = as_dict(dig(app.doc, *base))
     if "source" in spec:
-        candidates: list[tuple[Path_, Any]] = [(("spec", "source"), spec["source"])]
+        candidates: list[tuple[Path_, Any]] = [((*base, "source"), spec["source"])]
     else:
-        candidates = [(("spec", "sources", i), s) for i, s in enumerate(as_list(spec.get("sources")))]
+        candidates = [((*base, "sources", i), s) for i, s in enumerate(as_list(spec.get("sources")))]
     for path, source in candidates:
         source = as_dict(source)
         if isinstance(source.get("path"), str) and "chart" not in source:
@@ -63,7 +69,7 @@ def sources(app: Manifest) -> Iterator[tuple[Path_, Mapping[str, Any]]]:
 
 
 def _check_source(
-    scope: Scope, app: Manifest, path: Path_, source: Mapping[str, Any], destination: Any
+    scope: Scope, app: Manifest, path: Path_, source: Mapping[str, Any], destination: Any, base: tuple[str, ...] = ("spec",)
 ) -> Iterator[Problem]:
     """Findings for one source: a path that is not a directory, or namespace mismatches."""
     directory = resolve_inside(scope.root, source["path"])
@@ -80,7 +86,7 @@ def _check_source(
             f"{destination!r} does not match namespace {namespace!r} of {len(found)} resource(s) at"
             f" {source['path']} (first: {first.identity.describe()} in {first.label})"
         )
-        yield finding(app, jpath("spec", "destination", "namespace"), message)
+        yield finding(app, jpath(*base, "destination", "namespace"), message)
 
 
 def foreign_namespaces(resources: Iterable[Manifest], destination: str) -> dict[str, list[Manifest]]:
