@@ -5,7 +5,7 @@ Each command of the CLI is one plain function here that returns an exit code.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from . import docs, guards, tree
 from .capacity.gguf_header import geometry_yaml, read_gguf
 from .capacity.report import EnvironmentBudget, summary, text, to_json
 from .errors import EXIT_FAILED, EXIT_OK, CheckFailed, GeneratorError
-from .kube import ValidateOptions, format_json, format_text, validate_paths
+from .kube import ValidateOptions, format_json, format_text, resolve_options, validate_manifests, validate_paths
 from .manifest import Manifest
 from .plan import Plan, build_plan
 from .problems import Problem, acknowledged_of, errors_of, warnings_of
@@ -81,18 +81,28 @@ def run_render(settings: Settings, echo: Echo, warn: Echo) -> int:
     return EXIT_OK
 
 
-def run_check(settings: Settings, echo: Echo, warn: Echo) -> int:
-    """The drift check: render in memory and compare with the disk; exit 1 with a diff on any difference."""
+def run_check(settings: Settings, echo: Echo, warn: Echo, environ: Mapping[str, str] | None = None) -> int:
+    """The gate, in one process: render in memory, compare with the disk (a diff on any difference), then
+    validate the rendered manifests as `validate` would, without reading back a file; exit 1 on either."""
     rendered = render_all(settings)
     _warn(rendered, warn)
     desired, actual = rendered.tree, tree.owned_on_disk(settings.root, rendered.scopes)
     drift = tree.compare(desired, actual)
-    if not drift:
+    if drift:
+        echo(tree.unified_diff(desired, actual, drift).rstrip("\n"))
+        echo(f"out of date: {_summary(drift)}. Run: make render")
+    else:
         echo(f"in sync: {len(desired)} files for {len(rendered.plans)} environment(s)")
-        return EXIT_OK
-    echo(tree.unified_diff(desired, actual, drift).rstrip("\n"))
-    echo(f"out of date: {_summary(drift)}. Run: make render")
-    return EXIT_FAILED
+    report = validate_manifests(rendered.manifests, check_options(settings, rendered.plans, environ or {}))
+    echo(format_text(report).rstrip("\n"))
+    return EXIT_FAILED if drift or report.failed else EXIT_OK
+
+
+def check_options(settings: Settings, plans: tuple[Plan, ...], environ: Mapping[str, str]) -> ValidateOptions:
+    """`validate`'s options for a render: project config and environment as `validate` reads them, and each
+    environment's Kubernetes versions from its plan."""
+    versions = {f"{RENDERED_DIR}/{plan.env}": plan.spec.kubernetes_versions for plan in plans}
+    return resolve_options(settings.root, environ=environ, values_versions=versions)
 
 
 def budget_of(plan: Plan) -> EnvironmentBudget:

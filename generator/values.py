@@ -11,16 +11,17 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 
-from . import yamlio
+from . import jsonschemas, yamlio
 from .errors import ValuesError
 from .problems import KeyPath, Problem, key_path
 from .settings import SHARED_LAYER, Settings
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 Where = Mapping[KeyPath, tuple[str, int]]  # key path → (file, line) of the layer that last set it
 ENV_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -143,7 +144,7 @@ def provenance(layers: list[Layer]) -> dict[KeyPath, tuple[str, int]]:
 
 def validate(values: dict[str, Any], schema: Mapping[str, Any], env_file: str, where: Where) -> list[Problem]:
     """Every schema violation of the merged values, each pinned to the file and line that set it."""
-    validator = Draft202012Validator(schema)
+    validator = jsonschemas.compiled(schema, jsonschemas.DRAFT2020_12)
     problems: list[Problem] = []
     for error in sorted(validator.iter_errors(values), key=lambda e: [str(p) for p in e.absolute_path]):
         problems.extend(_problems_for(error, env_file, where))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from .. import pipeline
@@ -23,11 +25,12 @@ def render(ctx: click.Context, envs: tuple[str, ...]) -> None:
 @envs_argument
 @click.pass_context
 def check(ctx: click.Context, envs: tuple[str, ...]) -> None:
-    """Exit 1 with a diff when rendered/ or argocd/ differ from a fresh render of ENVS.
+    """Exit 1 with a diff when rendered/ or argocd/ differ from a fresh render of ENVS, or when what it
+    renders fails validation (the checks of `validate`, on the render in memory): the gate CI runs.
 
-    Exit codes: 0 in sync; 1 out of date or cannot run as configured; 2 bad values or options.
+    Exit codes: 0 in sync and valid; 1 out of date, invalid or cannot run as configured; 2 bad values or options.
     """
-    ctx.exit(pipeline.run_check(settings(ctx, envs), click.echo, warn))
+    ctx.exit(pipeline.run_check(settings(ctx, envs), click.echo, warn, os.environ))
 
 
 COMMANDS = (render, check)

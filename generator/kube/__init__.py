@@ -4,12 +4,13 @@ Data flows through one module per noun, as in kubeconform (yannh/kubeconform, pk
 `resource` (manifest files read with the strict loader of generator/yamlio.py, each document a
 Manifest with its identity) → `location` / `registry` (schema lookup) → `validator` (one resource
 against its schemas) → `rules` (checks across resources) → `report` → `output`.
-`check.validate_paths` wires them; generator/cli/validate.py is the click layer.
+`check` wires them: `validate_paths` for files, `validate_manifests` for a render held in memory
+(what `gemma-gitops check` validates); generator/cli/validate.py is the click layer.
 """
 
 from __future__ import annotations
 
-from generator.kube.check import validate_paths
+from generator.kube.check import validate_manifests, validate_paths
 from generator.kube.config import ValidateOptions, resolve_options
 from generator.kube.output import format_json, format_text
 from generator.kube.report import Report, Result, Status
@@ -22,5 +23,6 @@ __all__ = [
     "format_json",
     "format_text",
     "resolve_options",
+    "validate_manifests",
     "validate_paths",
 ]

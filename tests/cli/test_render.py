@@ -30,7 +30,10 @@ def test_committed_tree_is_in_sync() -> None:
     result = subprocess.run([sys.executable, "-m", "generator", "--root", str(REPO), "check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("in sync: ")
+    files = len([*(REPO / "rendered").rglob("*.yaml"), *(REPO / "argocd").glob("*.yaml")])
+    assert result.stdout.splitlines() == [
+        f"in sync: {files + 1} files for 2 environment(s)",  # and docs/values.md
+        f"Summary: {files} resources found in {files} files - Valid: {files}, Invalid: 0, Errors: 0, Skipped: 0"]
 
 
 def test_render_writes_one_file_per_resource(run: Run, project: Path) -> None:
@@ -88,14 +91,18 @@ def test_check_reports_a_change_and_a_stale_file(run: Run, project: Path) -> Non
     assert "--- a/rendered/prod/service-gemma.yaml" in lines
     assert "-      port: 81" in lines and "+      port: 80" in lines
     assert "--- a/rendered/prod/stale.yaml" in lines and "+++ /dev/null" in lines
-    assert lines[-1] == ("out of date: 1 changed (rendered/prod/service-gemma.yaml), "
+    assert lines[-2] == ("out of date: 1 changed (rendered/prod/service-gemma.yaml), "
                          "1 removed (rendered/prod/stale.yaml). Run: make render")
+    # what it validates is the render in memory, not the files on disk (neither the edit nor the stale file)
+    assert lines[-1] == "Summary: 24 resources found in 24 files - Valid: 24, Invalid: 0, Errors: 0, Skipped: 0"
 
 
-def test_check_on_an_unrendered_project_lists_what_is_missing(run: Run) -> None:
+def test_check_on_an_unrendered_project_lists_what_is_missing_and_validates_the_render(run: Run) -> None:
     result = run("check", "prod")
     assert result.exit_code == 1
-    assert "13 added" in result.output.splitlines()[-1]
+    lines = result.output.splitlines()
+    assert "13 added" in lines[-2]
+    assert lines[-1] == "Summary: 12 resources found in 12 files - Valid: 12, Invalid: 0, Errors: 0, Skipped: 0"
 
 
 def test_render_prunes_removed_resources_and_environments(run: Run, project: Path) -> None:
@@ -142,7 +149,7 @@ def test_values_reference_is_generated_and_checked_like_rendered(run: Run, proje
     result = run("check")
     assert result.exit_code == 1
     assert "--- a/docs/values.md" in result.output
-    assert result.output.splitlines()[-1] == "out of date: 1 changed (docs/values.md). Run: make render"
+    assert result.output.splitlines()[-2] == "out of date: 1 changed (docs/values.md). Run: make render"
     (project / "docs/notes.md").write_text("# our own notes\n")
     assert run("render").exit_code == 0
     assert (project / "docs/notes.md").exists()
