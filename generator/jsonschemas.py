@@ -25,6 +25,8 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from functools import cache, cached_property
+from importlib.util import find_spec
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import jsonschema_rs
@@ -89,7 +91,7 @@ def draft_of(schema: Mapping[str, Any], default: str) -> str:
 
 
 class Validator:
-    """One schema, compiled once: `is_valid` from jsonschema-rs, `iter_errors` from jsonschema.
+    """One schema, compiled once: jsonschema-rs passes documents, jsonschema fails them and names the errors.
 
     `schema` and `iter_errors` are those of a jsonschema validator, so it stands in for one.
     """
@@ -106,19 +108,24 @@ class Validator:
         return exact_class(self.draft)(self.schema, registry=self._resources.exact)
 
     def is_valid(self, instance: Any) -> bool:
-        """Whether the document is valid, by jsonschema-rs when it can tell, else by jsonschema."""
-        if self._fast is not None and _json_only(instance):
-            try:
-                return bool(self._fast.is_valid(instance))
-            except ValueError:  # a type or key it cannot read: jsonschema decides
-                pass
-        return next(self._exact_errors(instance), None) is None
+        """jsonschema's verdict; jsonschema is asked only when jsonschema-rs does not pass the document
+        (it is stricter in places: ECMA's `$` does not match before a final newline, Python's does)."""
+        return self.fast_verdict(instance) or next(self._exact_errors(instance), None) is None
+
+    def fast_verdict(self, instance: Any) -> bool | None:
+        """jsonschema-rs's verdict alone, None when it cannot give one (what tests and bench/ compare)."""
+        if self._fast is None or not _json_only(instance):
+            return None
+        try:
+            return bool(self._fast.is_valid(instance))
+        except ValueError:
+            return None
 
     def iter_errors(self, instance: Any) -> Iterator[jsonschema.ValidationError]:
         """Every error, in jsonschema's words; for a valid document nothing, without asking jsonschema.
 
         Raises SchemaUnusable when the schema cannot be applied offline."""
-        if self._fast is not None and self.is_valid(instance):
+        if self.fast_verdict(instance):
             return iter(())
         return self._exact_errors(instance)
 
@@ -191,8 +198,14 @@ def metaschema_error(schema: Mapping[str, Any], draft: str) -> str | None:
 
 @cache
 def _jsonschema_version() -> str:
-    """The installed jsonschema's version, without importing it."""
-    from importlib.metadata import version
+    """The installed jsonschema's version, from its dist-info directory's name: neither jsonschema nor
+    importlib.metadata (10-30 ms of imports) is loaded for it."""
+    spec = find_spec("jsonschema")
+    if spec is not None and spec.origin:
+        found = list(Path(spec.origin).parents[1].glob("jsonschema-*.dist-info"))
+        if len(found) == 1:
+            return found[0].name.removeprefix("jsonschema-").removesuffix(".dist-info")
+    from importlib.metadata import version  # an unusual installation: ask the slow way
 
     return version("jsonschema")
 
