@@ -1,6 +1,8 @@
 """The data path, one direction: values → plans → guards → manifests → (write | compare | budget).
 
-Each command of the CLI is one plain function here that returns an exit code.
+Each command of the CLI is one plain function here that returns an exit code. Each imports the stages
+it runs when it runs, so a command pays for no library it does not use: `validate` loads neither
+Jinja2 nor the plan, `render` no schema validator, `inspect` no values stack (see bench/).
 """
 
 from __future__ import annotations
@@ -8,18 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import docs, guards, tree
-from .capacity.gguf_header import geometry_yaml, read_gguf
-from .capacity.report import EnvironmentBudget, summary, text, to_json
 from .errors import EXIT_FAILED, EXIT_OK, CheckFailed, GeneratorError
-from .kube import ValidateOptions, format_json, format_text, resolve_options, validate_manifests, validate_paths
 from .manifest import Manifest
-from .plan import Plan, build_plan
 from .problems import Problem, acknowledged_of, errors_of, warnings_of
-from .render import render_plan
 from .settings import ARGOCD_DIR, RENDERED_DIR, Settings
-from .values import kubernetes_versions, load_all, load_schema
+
+if TYPE_CHECKING:
+    from . import tree
+    from .capacity.report import EnvironmentBudget
+    from .kube.config import ValidateOptions
+    from .plan import Plan
 
 Echo = Callable[[str], None]
 
@@ -37,16 +39,23 @@ class Rendered:
 
     @property
     def tree(self) -> tree.Tree:
-        return {**tree.from_manifests(self.manifests), **{p: t.encode("utf-8") for p, t in self.documents}}
+        from .tree import from_manifests
+
+        return {**from_manifests(self.manifests), **{p: t.encode("utf-8") for p, t in self.documents}}
 
 
 def load_plans(settings: Settings) -> tuple[Plan, ...]:
     """The plan of every requested environment (all of them by default)."""
+    from .plan import build_plan
+    from .values import load_all
+
     return tuple(build_plan(values) for values in load_all(settings))
 
 
 def guarded(plans: tuple[Plan, ...]) -> tuple[Problem, ...]:
     """Every plan's guard warnings and acknowledged warnings; every error of every plan raised at once (exit 1)."""
+    from . import guards
+
     problems = tuple(p for plan in plans for p in guards.run(plan))
     errors = errors_of(problems)
     if errors:
@@ -58,6 +67,10 @@ def guarded(plans: tuple[Plan, ...]) -> tuple[Problem, ...]:
 
 def render_all(settings: Settings) -> Rendered:
     """Render the requested environments (all of them by default) into memory."""
+    from . import docs
+    from .render import render_plan
+    from .values import load_schema
+
     plans = load_plans(settings)
     found = guarded(plans)
     documents = ((docs.DOCS_FILE, docs.render_markdown(load_schema(settings))),)
@@ -69,6 +82,8 @@ def render_all(settings: Settings) -> Rendered:
 
 def run_render(settings: Settings, echo: Echo, warn: Echo) -> int:
     """Render and write atomically; only files whose bytes change are touched."""
+    from . import tree
+
     tree.recover(settings.root)
     rendered = render_all(settings)
     _warn(rendered, warn)
@@ -84,6 +99,10 @@ def run_render(settings: Settings, echo: Echo, warn: Echo) -> int:
 def run_check(settings: Settings, echo: Echo, warn: Echo, environ: Mapping[str, str] | None = None) -> int:
     """The gate, in one process: render in memory, compare with the disk (a diff on any difference), then
     validate the rendered manifests as `validate` would, without reading back a file; exit 1 on either."""
+    from . import tree
+    from .kube.check import validate_manifests
+    from .kube.output import format_text
+
     rendered = render_all(settings)
     _warn(rendered, warn)
     desired, actual = rendered.tree, tree.owned_on_disk(settings.root, rendered.scopes)
@@ -101,12 +120,17 @@ def run_check(settings: Settings, echo: Echo, warn: Echo, environ: Mapping[str, 
 def check_options(settings: Settings, plans: tuple[Plan, ...], environ: Mapping[str, str]) -> ValidateOptions:
     """`validate`'s options for a render: project config and environment as `validate` reads them, and each
     environment's Kubernetes versions from its plan."""
+    from .kube.config import resolve_options
+
     versions = {f"{RENDERED_DIR}/{plan.env}": plan.spec.kubernetes_versions for plan in plans}
     return resolve_options(settings.root, environ=environ, values_versions=versions)
 
 
 def budget_of(plan: Plan) -> EnvironmentBudget:
     """One plan's budget as the `budget` command shows it, with the same guards render runs."""
+    from . import guards
+    from .capacity.report import EnvironmentBudget
+
     model = plan.spec.model
     capacity = plan.capacity
     return EnvironmentBudget(plan.env, plan.file, f"{model.alias} ({model.hf_repo}/{model.hf_file})",
@@ -116,6 +140,8 @@ def budget_of(plan: Plan) -> EnvironmentBudget:
 
 def run_budget(settings: Settings, output: str, echo: Echo) -> int:
     """Print every requested environment's budget; exit 1 when any of them has an error."""
+    from .capacity.report import summary, text, to_json
+
     envs = [budget_of(plan) for plan in load_plans(settings)]
     if output == "json":
         echo(to_json(envs).rstrip("\n"))
@@ -129,6 +155,8 @@ def run_budget(settings: Settings, output: str, echo: Echo) -> int:
 
 def run_inspect(path: Path, echo: Echo) -> int:
     """Print the `model.geometry` block of a GGUF file."""
+    from .capacity.gguf_header import geometry_yaml, read_gguf
+
     echo(geometry_yaml(read_gguf(path)).rstrip("\n"))
     return EXIT_OK
 
@@ -154,6 +182,9 @@ def _summary(drift: tree.Drift) -> str:
 
 def run_validate(settings: Settings, paths: list[Path], options: ValidateOptions, output: str, echo: Echo) -> int:
     """Validate manifests offline; the report as text or JSON; exit 1 when anything failed."""
+    from .kube.check import validate_paths
+    from .kube.output import format_json, format_text
+
     report = validate_paths(paths or default_paths(settings.root), options)
     echo((format_json(report) if output == "json" else format_text(report)).rstrip("\n"))
     return EXIT_FAILED if report.failed else EXIT_OK
@@ -170,4 +201,6 @@ def default_paths(root: Path) -> list[Path]:
 
 def scope_versions(settings: Settings) -> dict[str, tuple[str, ...]]:
     """`rendered/<env>` → the Kubernetes versions that environment's values name (read leniently)."""
+    from .values import kubernetes_versions
+
     return {f"{RENDERED_DIR}/{env}": versions for env, versions in kubernetes_versions(settings).items()}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from ..diff import DiffOptions, run_diff
 from .options import envs_argument, output_option, settings
 
 
@@ -20,6 +19,8 @@ def diff(ctx: click.Context, base_ref: str | None, output: str, envs: tuple[str,
     Exit codes: 0 compared (whatever changed: `check` is the gate); 1 the base could not be rendered;
     2 bad values, options or git ref.
     """
+    from ..diff import DiffOptions, run_diff  # git and the diff stages, for this command only
+
     ctx.exit(run_diff(DiffOptions(settings(ctx, envs), base_ref, output), click.echo))
 
 

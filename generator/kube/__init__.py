@@ -6,23 +6,7 @@ Manifest with its identity) → `location` / `registry` (schema lookup) → `val
 against its schemas) → `rules` (checks across resources) → `report` → `output`.
 `check` wires them: `validate_paths` for files, `validate_manifests` for a render held in memory
 (what `gemma-gitops check` validates); generator/cli/validate.py is the click layer.
+
+Import what you use from its module (`generator.kube.check`, `.config`, `.output`): this file
+imports nothing, so reading `kube.config` for an option's help text loads no validator.
 """
-
-from __future__ import annotations
-
-from generator.kube.check import validate_manifests, validate_paths
-from generator.kube.config import ValidateOptions, resolve_options
-from generator.kube.output import format_json, format_text
-from generator.kube.report import Report, Result, Status
-
-__all__ = [
-    "Report",
-    "Result",
-    "Status",
-    "ValidateOptions",
-    "format_json",
-    "format_text",
-    "resolve_options",
-    "validate_manifests",
-    "validate_paths",
-]

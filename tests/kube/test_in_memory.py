@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from generator import yamlio
 from generator.cli import cli
-from generator.kube import format_json, resolve_options, validate_manifests, validate_paths
-from generator.kube.check import scope_of
-from generator.kube.config import ENV_SCHEMA_LOCATIONS
+from generator.kube.check import scope_of, validate_manifests, validate_paths
+from generator.kube.config import ENV_SCHEMA_LOCATIONS, resolve_options
+from generator.kube.output import format_json
 from generator.pipeline import check_options, render_all
 from generator.settings import Settings
 from tests.kube.conftest import PROJECT_ROOT
