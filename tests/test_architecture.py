@@ -16,7 +16,7 @@ PACKAGE = REPO / "generator"
 # The floors, lowest first: a module's floor is the first prefix of its dotted name listed here.
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("generator", "generator.problems", "generator.settings", "generator.gopattern", "generator.jsonschemas"),
-    ("generator.errors", "generator.yamlio"),
+    ("generator.errors", "generator.yamlio", "generator.yamlemit"),
     ("generator.manifest", "generator.capacity"),
     ("generator.values",),
     ("generator.plan",),
