@@ -112,20 +112,25 @@ class MemoryCatalog:
     """Files held in memory (a render that is not written): what is not among them does not exist."""
 
     def __init__(self, files: Iterable[LoadedFile]) -> None:
-        self._files = sorted(files, key=lambda f: f.path)
+        self._by_dir: dict[Path, list[LoadedFile]] = {}
+        for file in sorted(files, key=lambda f: f.path):
+            self._by_dir.setdefault(file.path.parent, []).append(file)
 
     def resources_at(self, directory: Path, recurse: bool) -> tuple[Manifest, ...]:
-        """Every resource of the files in a directory, in file order."""
-        return tuple(m for f in self._files if _within(f.path, directory, recurse) for m in f.manifests)
+        """Every resource of the files in a directory (and below it), in path order."""
+        folders = self._below(directory) if recurse else [directory]
+        files = sorted((f for d in folders for f in self._by_dir.get(d, ())), key=lambda f: f.path)
+        return tuple(m for f in files for m in f.manifests)
 
     def is_dir(self, directory: Path) -> bool:
         """Whether any file lies below the directory."""
-        return any(_within(f.path, directory, True) for f in self._files)
+        return bool(self._below(directory))
 
-
-def _within(path: Path, directory: Path, recurse: bool) -> bool:
-    """Whether a file lies in a directory (or below it, when `recurse`)."""
-    return path.parent == directory or (recurse and path.is_relative_to(directory))
+    def _below(self, directory: Path) -> list[Path]:
+        """The directories holding files at or below a directory (paths compared as text: one Application
+        per environment asks, and every environment is a directory)."""
+        exact, prefix = directory.as_posix(), directory.as_posix().rstrip("/") + "/"
+        return [d for d in self._by_dir if (text := d.as_posix()) == exact or text.startswith(prefix)]
 
 
 def failure_result(failure: LoadFailure) -> Result:
