@@ -210,8 +210,13 @@ def _jsonschema_version() -> str:
     return version("jsonschema")
 
 
-def content_key(schema: Mapping[str, Any], draft: str) -> str:
-    """A digest of what a metaschema check depends on: the schema's content, its draft, jsonschema's version."""
-    canonical = json.dumps(schema, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    text = f"{draft}\n{_jsonschema_version()}\n{canonical}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def canonical(schema: Mapping[str, Any]) -> str:
+    """A schema's content as one text, the same for equal schemas whatever their key order."""
+    return json.dumps(schema, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_key(schema: Mapping[str, Any], draft: str, text: str | None = None) -> str:
+    """A digest of what a metaschema check depends on: the schema's content (`text`, its canonical form when
+    the caller has it), its draft, jsonschema's version."""
+    content = f"{draft}\n{_jsonschema_version()}\n{canonical(schema) if text is None else text}"
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()

@@ -56,11 +56,13 @@ def record(cache_dir: Path, key: str, draft: str) -> None:
         raise
 
 
-def check(schema: Mapping[str, Any], draft: str, cache_dir: Path | None) -> str | None:
-    """Why the schema is not a valid schema of its draft, or None; a recorded pass is not checked again."""
+def check(schema: Mapping[str, Any], draft: str, cache_dir: Path | None, text: str | None = None) -> str | None:
+    """Why the schema is not a valid schema of its draft, or None; a recorded pass is not checked again.
+
+    `text` is the schema's canonical form (`jsonschemas.canonical`), when the caller has it already."""
     if cache_dir is None:
         return jsonschemas.metaschema_error(schema, draft)
-    key = jsonschemas.content_key(schema, draft)
+    key = jsonschemas.content_key(schema, draft, text)
     if is_recorded(cache_dir, key):
         return None
     error = jsonschemas.metaschema_error(schema, draft)

@@ -99,9 +99,12 @@ def python_patterns(node: Any) -> Any:
 def compile_location_schema(schema: dict[str, Any], where: str, cache_dir: Path | None = None) -> jsonschemas.Validator:
     """A validator for a CRD schema (draft 7 unless it says otherwise), checked against its metaschema
     once per content; `$ref`s resolve only inside it, never over the network."""
-    schema = python_patterns(schema)
+    text = jsonschemas.canonical(schema)
+    if "(?" in text:  # a flag group somewhere: rewrite the patterns (a walk over the whole schema otherwise)
+        schema = python_patterns(schema)
+        text = jsonschemas.canonical(schema)
     draft = jsonschemas.draft_of(schema, jsonschemas.DRAFT7)
-    error = metaschema.check(schema, draft, cache_dir)
+    error = metaschema.check(schema, draft, cache_dir, text)
     if error is not None:
         raise LookupFailed(f"broken schema at {where}: not a valid JSON schema ({error})")
     return jsonschemas.Validator(schema, draft)
