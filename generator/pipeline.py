@@ -74,7 +74,7 @@ def render_all(settings: Settings) -> Rendered:
     plans = load_plans(settings)
     found = guarded(plans)
     documents = ((docs.DOCS_FILE, docs.render_markdown(load_schema(settings))),)
-    manifests = tuple(m for plan in plans for m in render_plan(plan))
+    manifests = tuple(m for plan in plans for m in render_plan(plan, settings.cache_dir))
     scopes = (RENDERED_DIR, ARGOCD_DIR) if not settings.envs else tuple(
         scope for plan in plans for scope in (f"{RENDERED_DIR}/{plan.env}", f"{ARGOCD_DIR}/{plan.env}.yaml"))
     return Rendered(plans, manifests, documents, (*scopes, docs.DOCS_FILE), warnings_of(found), acknowledged_of(found))

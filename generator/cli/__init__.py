@@ -6,12 +6,13 @@ of the library. A GeneratorError becomes a message and its exit code here, in on
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
 from ..errors import GeneratorError
-from ..settings import Settings
+from ..settings import Settings, cache_home
 from . import budget, diff, render, validate
 
 EXIT_CODES = "Exit codes: 0 success; 1 drift, invalid manifests or a deployment that cannot fit; 2 bad input."
@@ -39,7 +40,7 @@ root_option = click.option(
 @click.pass_context
 def cli(ctx: click.Context, root: Path) -> None:
     """Render a self-hosted llama.cpp API deployment into plain Kubernetes YAML for Argo CD."""
-    ctx.obj = Settings(root=root.resolve())
+    ctx.obj = Settings(root=root.resolve(), cache_dir=cache_home(os.environ))
 
 
 for command in (*render.COMMANDS, *validate.COMMANDS, *budget.COMMANDS, *diff.COMMANDS):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import click
@@ -36,7 +37,7 @@ def settings(ctx: click.Context, envs: tuple[str, ...] = ()) -> Settings:
     base = ctx.find_object(Settings)
     if base is None:
         raise click.UsageError("run this command through the gemma-gitops command group")
-    return Settings(root=base.root, envs=tuple(dict.fromkeys(envs)))
+    return replace(base, envs=tuple(dict.fromkeys(envs)))
 
 
 def warn(line: str) -> None:
