@@ -104,6 +104,7 @@ def run_check(settings: Settings, echo: Echo, warn: Echo, environ: Mapping[str, 
     from .kube.output import format_text
 
     rendered = render_all(settings)
+    options = check_options(settings, rendered.plans, environ or {})  # bad options stop it before any output
     _warn(rendered, warn)
     desired, actual = rendered.tree, tree.owned_on_disk(settings.root, rendered.scopes)
     drift = tree.compare(desired, actual)
@@ -112,7 +113,7 @@ def run_check(settings: Settings, echo: Echo, warn: Echo, environ: Mapping[str, 
         echo(f"out of date: {_summary(drift)}. Run: make render")
     else:
         echo(f"in sync: {len(desired)} files for {len(rendered.plans)} environment(s)")
-    report = validate_manifests(rendered.manifests, check_options(settings, rendered.plans, environ or {}))
+    report = validate_manifests(rendered.manifests, options)
     echo(format_text(report).rstrip("\n"))
     return EXIT_FAILED if drift or report.failed else EXIT_OK
 

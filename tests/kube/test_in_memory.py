@@ -98,4 +98,5 @@ def test_check_refuses_an_environment_naming_an_unshipped_kubernetes_version(pro
     staging.write_text(staging.read_text().replace('["1.34", "1.35"]', '["1.34", "1.99"]'))
     result = CliRunner().invoke(cli, ["--root", str(project), "check"])
     assert result.exit_code == 2
-    assert "Kubernetes version '1.99' has no bundled schemas" in result.output
+    assert result.stdout == ""  # nothing said before the error
+    assert "Kubernetes version '1.99' has no bundled schemas" in result.stderr
