@@ -20,11 +20,12 @@ both on the committed render and on generated documents full of awkward strings.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import yaml
-from yaml.emitter import Emitter
+from yaml.emitter import Emitter, ScalarAnalysis
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
@@ -185,7 +186,7 @@ class _Emitter(Emitter, Resolver):
         """(text, style) of a scalar: the representer's text, the emitter's style; _Unsupported where PyYAML
         would write a tag, or a key in the `? ` form."""
         text, tag, hint = _represent(value)
-        analysis = self.analyze_scalar(text)
+        analysis = multiline_analysis(text) if "\n" in text else self.analyze_scalar(text)
         if simple_key and (len(self.prepare_tag(tag)) + len(analysis.scalar) >= 128 or analysis.empty
                            or analysis.multiline):
             raise _Unsupported  # `check_simple_key` fails: it counts the tag (`!!str`) though none is written
@@ -218,7 +219,10 @@ class _Emitter(Emitter, Resolver):
         found = _WRITES.get(key)
         if found is None:
             start = len(self.parts)
-            {"'": self.write_single_quoted, '"': self.write_double_quoted}.get(style, self._block(style))(text, split)
+            if style == "|" and not _OTHER_BREAKS.search(text):
+                self.literal(text)
+            else:
+                {"'": self.write_single_quoted, '"': self.write_double_quoted}.get(style, self._block(style))(text, split)
             found = ("".join(self.parts[start:]), self.column, self.whitespace, self.indention, self.open_ended)
             del self.parts[start:]
             if len(_WRITES) >= _MEMO_LIMIT:
@@ -227,10 +231,48 @@ class _Emitter(Emitter, Resolver):
         self.write(found[0])
         self.column, self.whitespace, self.indention, self.open_ended = found[1:]
 
+    def literal(self, text: str) -> None:
+        """`write_literal` for text whose only line break is `\n`, a line at a time instead of a character.
+
+        PyYAML writes each `\n` as a line break, and before each run of other characters the scalar's
+        indentation, so an empty line gets no indentation; text that does not end with a line break
+        gets one. Its state after: a line break just written."""
+        hints = self.determine_block_hints(text)
+        self.write_indicator("|" + hints, True)
+        if hints[-1:] == "+":
+            self.open_ended = True
+        self.write_line_break()
+        indent = " " * (self.indent or 0)
+        *lines, last = text.split("\n")
+        self.write("".join(f"{indent}{line}\n" if line else "\n" for line in lines) + (f"{indent}{last}\n" if last else ""))
+        self.column, self.whitespace, self.indention = 0, True, True
+
     def _block(self, style: str) -> Callable[[str, bool], None]:
         """The writer of a block scalar style (its `split` does not apply)."""
         writer = self.write_literal if style == "|" else self.write_folded
         return lambda text, _split: writer(text)
+
+
+# Line breaks besides `\n` (PyYAML writes them as themselves), and what `analyze_scalar` calls special:
+# anything but `\n`, printable ASCII and, with allow_unicode, the printable Unicode it lists; a BOM always.
+_OTHER_BREAKS = re.compile("[\x85\u2028\u2029]")
+_SPECIAL = re.compile("[^\n\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010fffe]")
+_BREAK_SPACE = re.compile("[\n\x85\u2028\u2029] ")
+_SPACE_BREAK = re.compile(" [\n\x85\u2028\u2029]")
+
+
+def multiline_analysis(text: str) -> ScalarAnalysis:
+    """`Emitter.analyze_scalar` of a string holding a line break, without its loop over every character.
+
+    A line break rules out both plain styles, so the flow and block indicators it looks for change
+    nothing; what remains is which characters occur and where spaces and breaks meet, which a regular
+    expression finds (tests/unit/test_yamlemit.py compares both on generated strings)."""
+    special = _SPECIAL.search(text) is not None
+    space_break = _SPACE_BREAK.search(text) is not None
+    break_space = _BREAK_SPACE.search(text) is not None
+    return ScalarAnalysis(scalar=text, empty=False, multiline=True, allow_flow_plain=False, allow_block_plain=False,
+                          allow_single_quoted=not (break_space or space_break or special), allow_double_quoted=True,
+                          allow_block=not (text[-1] == " " or space_break or special))
 
 
 def _represent(value: Any) -> tuple[str, str, str | None]:

@@ -104,3 +104,30 @@ def test_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     doc = {f"key {i}": f"value {i} " * (i % 20) for i in range(100)}
     assert yamlemit.dump(doc) == yamlemit.pyyaml_dump(doc)
     assert len(yamlemit._DECISIONS) <= 10 and len(yamlemit._WRITES) <= 10
+
+
+# Characters that decide an analysis: breaks of every kind, spaces, indicators, quotes, control and
+# Unicode characters at the edges of what PyYAML calls printable, and a byte-order mark.
+ALPHABET = ("\n", "\n", " ", " ", "a", "b", "#", ":", "-", "?", "'", '"', "\t", "\r", "\x00", "\x7f", "\x85",
+            "\xa0", "é", "\u2028", "\u2029", "\ud7ff", "\ue000", "\ufeff", "\ufffd", "\ufffe", "🙂", "\U0010ffff")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_analysis_of_a_multiline_string_is_pyyamls(seed: int) -> None:
+    rng = random.Random(seed)
+    emitter = yamlemit._Emitter()
+    for _ in range(3000):
+        text = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 12)))
+        if "\n" not in text:
+            text = text[: len(text) // 2] + "\n" + text[len(text) // 2:]
+        assert vars(yamlemit.multiline_analysis(text)) == vars(emitter.analyze_scalar(text)), repr(text)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_multiline_strings_are_dumped_byte_for_byte(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(500):
+        lines = ["".join(rng.choice(ALPHABET[2:8]) for _ in range(rng.randint(0, 6))) for _ in range(rng.randint(1, 5))]
+        text = "\n".join(lines) + rng.choice(("", "\n", "\n\n"))
+        doc = {"k": text, "list": [text, {"deep": text}]}
+        assert yamlemit.dump(doc) == yamlemit.pyyaml_dump(doc), repr(text)
