@@ -48,6 +48,13 @@ def test_a_command_loads_only_what_it_uses(project: Path, args: tuple[str, ...],
     assert sorted(m for m in modules if m.split(".")[0] in absent or m in absent) == []
 
 
+def test_the_cel_library_loads_only_for_a_schema_with_rules(project: Path) -> None:
+    loaded(project, "render")
+    service = str(project / "rendered" / "prod" / "service-gemma.yaml")
+    assert not {"cel_expr_python", "google.protobuf"} & loaded(project, "validate", service)
+    assert "cel_expr_python" in loaded(project, "validate", str(project / "rendered" / "prod" / "httproute-gemma.yaml"))
+
+
 def test_the_probe_sees_what_a_command_loads(project: Path) -> None:
     loaded(project, "render")
     assert {"jinja2", "generator.kube.check", "cel_expr_python"} <= loaded(project, "check")
