@@ -4,15 +4,17 @@ Dumping was most of what was left of `render` and `check` (issue 20: PyYAML 59-6
 time at 100 environments), and most of that was machinery rather than text: a representer builds
 nodes, a serializer turns them into events, the emitter's state machine buffers and dispatches
 them, and every scalar is analysed character by character, however often it recurs. No other
-library writes what PyYAML writes (bench/libraries.py: yaml-rs, ryaml and rapidyaml quote, fold and
-indent differently), and the committed files must not change by a byte.
+library writes what PyYAML writes (bench/libraries.py: yaml-rs and ryaml quote, fold and indent
+differently, rapidyaml dumps no Python data), and the committed files must not change by a byte.
 
 So `dump` walks the document itself and does what that machinery would, in the same order: the
 representer's tags and styles, the resolver's implicit-tag test, the emitter's indentation and its
 choice of scalar style, using PyYAML's own Emitter for every decision and every character it
-writes. What it adds is memory: a scalar's analysis, its implicit tag and its style are computed
-once per distinct value; a plain scalar that cannot fold (no space, or it fits the line) is written
-at once; any other scalar is written by PyYAML's writer once per string and position, then replayed.
+writes, but for two things done faster to the same result: the analysis of a multi-line string (by
+regular expressions) and the writing of a literal block (a line at a time). What it adds is memory:
+a scalar's analysis, its implicit tag and its style are computed once per distinct value; a plain
+scalar that cannot fold (no space, or it fits the line) is written at once; any other scalar is
+written once per string and position, then replayed.
 Anything it was not written for (a type the safe representer does not know, a key PyYAML would
 write in the `? ` form, a tag) is dumped by PyYAML itself. tests/unit/test_yamlemit.py compares
 both on the committed render and on generated documents full of awkward strings.
