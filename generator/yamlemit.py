@@ -10,8 +10,8 @@ differently, rapidyaml dumps no Python data), and the committed files must not c
 So `dump` walks the document itself and does what that machinery would, in the same order: the
 representer's tags and styles, the resolver's implicit-tag test, the emitter's indentation and its
 choice of scalar style, using PyYAML's own Emitter for every decision and every character it
-writes, but for two things done faster to the same result: the analysis of a multi-line string (by
-regular expressions) and the writing of a literal block (a line at a time). What it adds is memory:
+writes, but for two things done faster to the same result: the analysis of a multi-line ASCII
+string (by substring search) and the writing of a literal block (a line at a time). What it adds is memory:
 a scalar's analysis, its implicit tag and its style are computed once per distinct value; a plain
 scalar that cannot fold (no space, or it fits the line) is written at once; any other scalar is
 written once per string and position, then replayed.
@@ -188,7 +188,7 @@ class _Emitter(Emitter, Resolver):
         """(text, style) of a scalar: the representer's text, the emitter's style; _Unsupported where PyYAML
         would write a tag, or a key in the `? ` form."""
         text, tag, hint = _represent(value)
-        analysis = multiline_analysis(text) if "\n" in text else self.analyze_scalar(text)
+        analysis = fast_analysis(text) or self.analyze_scalar(text)
         if simple_key and (len(self.prepare_tag(tag)) + len(analysis.scalar) >= 128 or analysis.empty
                            or analysis.multiline):
             raise _Unsupported  # `check_simple_key` fails: it counts the tag (`!!str`) though none is written
@@ -255,23 +255,24 @@ class _Emitter(Emitter, Resolver):
         return lambda text, _split: writer(text)
 
 
-# Line breaks besides `\n` (PyYAML writes them as themselves), and what `analyze_scalar` calls special:
-# anything but `\n`, printable ASCII and, with allow_unicode, the printable Unicode it lists; a BOM always.
+# Line breaks besides `\n`, which PyYAML writes as themselves.
 _OTHER_BREAKS = re.compile("[\x85\u2028\u2029]")
-_SPECIAL = re.compile("[^\n\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010fffe]")
-_BREAK_SPACE = re.compile("[\n\x85\u2028\u2029] ")
-_SPACE_BREAK = re.compile(" [\n\x85\u2028\u2029]")
+# What `analyze_scalar` calls special in ASCII text: control characters but `\n`, and DEL.
+_ASCII_SPECIAL = re.compile("[\x00-\x09\x0b-\x1f\x7f]")
 
 
-def multiline_analysis(text: str) -> ScalarAnalysis:
-    """`Emitter.analyze_scalar` of a string holding a line break, without its loop over every character.
+def fast_analysis(text: str) -> ScalarAnalysis | None:
+    """`Emitter.analyze_scalar` of an ASCII string holding a line break, without its loop over every
+    character; None for any other string.
 
     A line break rules out both plain styles, so the flow and block indicators it looks for change
-    nothing; what remains is which characters occur and where spaces and breaks meet, which a regular
-    expression finds (tests/unit/test_yamlemit.py compares both on generated strings)."""
-    special = _SPECIAL.search(text) is not None
-    space_break = _SPACE_BREAK.search(text) is not None
-    break_space = _BREAK_SPACE.search(text) is not None
+    nothing; what remains is whether a control character occurs and where spaces and line breaks
+    meet. ASCII only: the printable Unicode ranges would cost a regular expression that takes 4 ms to
+    compile (tests/unit/test_yamlemit.py compares both on generated strings)."""
+    if "\n" not in text or not text.isascii():
+        return None
+    special = _ASCII_SPECIAL.search(text) is not None
+    space_break, break_space = " \n" in text, "\n " in text
     return ScalarAnalysis(scalar=text, empty=False, multiline=True, allow_flow_plain=False, allow_block_plain=False,
                           allow_single_quoted=not (break_space or space_break or special), allow_double_quoted=True,
                           allow_block=not (text[-1] == " " or space_break or special))
