@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,3 +77,25 @@ def test_a_cache_that_cannot_be_made_costs_a_compile_never_a_render(tmp_path: Pa
     blocked.write_text("a file where the cache directory should be")
     assert texts(blocked) == texts(None)
     assert render._template_cache(blocked) is None
+
+
+def test_concurrent_runs_share_the_cache(tmp_path: Path, compiles: list[str]) -> None:
+    """Four renders at once on an empty cache: all succeed, and what they leave is whole and used."""
+    repo = Path(__file__).resolve().parents[2]
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(repo), "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path)}
+    runs = []
+    for index in range(4):
+        project = tmp_path / f"project{index}"
+        shutil.copytree(repo / "schemas", project / "schemas")
+        shutil.copytree(repo / "values", project / "values")
+        runs.append(subprocess.Popen([sys.executable, "-m", "generator", "--root", str(project), "render"], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+    errors = [(run.wait(timeout=300), run.stderr.read().decode() if run.stderr else "") for run in runs]
+    for run in runs:
+        if run.stderr:
+            run.stderr.close()
+    assert all(code == 0 for code, _ in errors), errors
+    cache_dir = tmp_path / "gemma-gitops"
+    assert not [p for p in (cache_dir / TEMPLATE_CACHE_SUBDIR).iterdir() if p.suffix != ".jinja2"]
+    assert texts(cache_dir) == texts(None)
+    assert len(compiles) == len(set(compiles))  # the cached run compiled nothing; the uncached one each once
