@@ -30,11 +30,10 @@ render: $(STAMP) generator/schemas/values.schema.json
 generator/schemas/values.schema.json: schemas/values.schema.json
 	cp $< $@
 
-## check: exit 1 when rendered/ or argocd/ differ from a fresh render, or fail validation
-## (what CI and pre-commit run)
+## check: exit 1 when rendered/ or argocd/ differ from a fresh render, or the render fails validation:
+## one process that renders in memory, compares and validates (what CI and pre-commit run)
 check: $(STAMP)
 	$(BIN)/gemma-gitops check
-	$(BIN)/gemma-gitops validate
 
 ## validate: offline schema and cross-resource checks of rendered/ and argocd/
 validate: $(STAMP)

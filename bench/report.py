@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.commands import COMMANDS, SCHEMA_ONLY, Measured
+from bench.commands import COLD, COMMANDS, GATE, SCHEMA_ONLY, Measured
+from bench.kubeconform import Comparison, NotRun
 from bench.profiling import Profile
 from bench.proxy import ProxyResults
 from bench.stats import summarize
@@ -22,6 +23,9 @@ SEED_TTFB_ADDED_MS = 0.6
 SEED_REJECTED_RPS = 47_000
 SIZES = (1, 10, 100)
 CEL_NATIVE_GOAL = 0.50  # issue 16: CEL rules and native checks add less than half of validate's time
+SCALING_GOAL = 10.0  # issue 20: `check` on 100 environments takes no more than 10 times one
+KUBECONFORM_GOAL = 1.0  # issue 20: `check` (render + drift + validation) at or below kubeconform's time
+SCALED = (*COMMANDS, GATE)
 
 
 @dataclass
@@ -56,10 +60,10 @@ def per_env_ms(by: dict[tuple[str, int], Measured], command: str, n: int) -> flo
 def scaling_section(measured: list[Measured]) -> Section | None:
     """Cost per environment beyond the first, at 10 and at 100 environments."""
     by = _synthetic(measured)
-    if not all((c, n) in by for c in COMMANDS for n in SIZES):
+    if not all((c, n) in by for c in SCALED for n in SIZES):
         return None
     rows = []
-    for command in COMMANDS:
+    for command in SCALED:
         t1, t100 = by[command, 1].seconds.median, by[command, 100].seconds.median
         m1, m100 = by[command, 1].rss_mib.median, by[command, 100].rss_mib.median
         rows.append([command, f"{t1:.2f}", f"{by[command, 10].seconds.median:.2f}", f"{t100:.2f}",
@@ -69,7 +73,32 @@ def scaling_section(measured: list[Measured]) -> Section | None:
                    ("command", "T(1) s", "T(10) s", "T(100) s", "ms/env 1→10", "ms/env 1→100", "T(100)/T(1)",
                     "RSS(1) MiB", "RSS(100) MiB", "KiB/env"), rows,
                    ["ms/env N = (T(N) − T(1)) / (N − 1) over medians: what one more environment costs. "
-                    "Equal values at 10 and 100 mean a flat, linear cost; T(1) is mostly Python start-up and imports."])
+                    "Equal values at 10 and 100 mean a flat, linear cost; T(1) is mostly Python start-up and imports.",
+                    f"`check` on 100 environments: {_growth(by, 'check'):.1f}× one (goal ≤ {SCALING_GOAL:.0f}×: "
+                    f"{_met(_growth(by, 'check') <= SCALING_GOAL)})."])
+
+
+def _growth(by: dict[tuple[str, int], Measured], command: str) -> float:
+    """T(100) / T(1) from medians."""
+    return by[command, 100].seconds.median / by[command, 1].seconds.median
+
+
+def kubeconform_section(found: list[Comparison] | NotRun | None) -> Section | None:
+    """`check` against kubeconform per tree: both times and the median of the pairs' ratios."""
+    if found is None:
+        return None
+    title = "The gate against kubeconform: `gemma-gitops check` and kubeconform on the same tree"
+    if isinstance(found, NotRun):
+        return Section(title, ("kubeconform",), [[found.reason]], [])
+    rows = [[c.label, ", ".join(c.versions), c.check.show(), c.kubeconform.show(), f"{c.ratio:.2f}×",
+             _met(c.ratio <= KUBECONFORM_GOAL), str(c.check.runs)] for c in found]
+    version = found[0].kubeconform_version if found else ""
+    return Section(title, ("project", "Kubernetes versions", "check s", "kubeconform s", "check / kubeconform",
+                           f"goal ≤ {KUBECONFORM_GOAL:.0f}×", "pairs"), rows,
+                   [f"kubeconform {version}: `-strict`, one run per Kubernetes version, the wheel's Kubernetes "
+                    "schemas and the vendored CRD schemas, offline. `check` renders in memory, compares with the "
+                    "disk and validates (CEL rules and native checks included). Ratio: the median of the ratios "
+                    "of alternating pairs."])
 
 
 def checks_cost_section(measured: list[Measured]) -> Section | None:
@@ -117,7 +146,10 @@ def baseline_section(measured: list[Measured], baseline: dict[str, Any]) -> Sect
         return None
     return Section("Generator: before and after the performance fixes",
                    ("project", "command", "before s", "after s", "speed-up", "before MiB", "after MiB"), rows,
-                   [f"Before: {baseline.get('note', 'an earlier run')}."])
+                   [f"Before: {baseline.get('note', 'an earlier run')}.",
+                    f"`{GATE}`: what `make check` runs in each checkout, one process after the other (before: "
+                    "`check`, which only rendered and compared, then `validate`; after: `check` alone, which also "
+                    f"validates). `{COLD}`: `check` with an empty cache directory, as on a machine's first run."])
 
 
 def profile_section(profiles: list[Profile]) -> Section | None:
@@ -246,8 +278,11 @@ def as_markdown(section: Section) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_json(measured: list[Measured], proxy: ProxyResults | None, machine: dict[str, str], note: str) -> str:
-    """Raw results, for a later run's `--baseline`."""
+def to_json(measured: list[Measured], proxy: ProxyResults | None, machine: dict[str, str], note: str,
+            kubeconform: list[Comparison] | NotRun | None = None, before: list[Measured] | None = None) -> str:
+    """Raw results, for a later run's `--baseline`; `before`: what `--before` measured in the same run."""
+    compared = asdict(kubeconform) if isinstance(kubeconform, NotRun) else [asdict(c) for c in kubeconform or []]
     data = {"note": note, "machine": machine, "generator": [asdict(m) for m in measured],
+            "before": [asdict(m) for m in before or []], "kubeconform": compared,
             "proxy": asdict(proxy) if proxy else None}
     return json.dumps(data, indent=1, ensure_ascii=False) + "\n"

@@ -25,7 +25,7 @@ from generator.capacity.report import (
 )
 from generator.cli import cli
 from generator.errors import EXIT_BAD_INPUT, EXIT_FAILED
-from generator.pipeline import budget_of
+from generator.pipeline.budget import budget_of
 from tests.conftest import REPO
 from tests.plans import plan_for
 
