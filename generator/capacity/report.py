@@ -11,7 +11,7 @@ from .guards import CapacityReport, Level, iter_problems
 from .quantity import MiB, format_bytes
 
 # One glyph per budget part in the bar, in Budget.parts() order; '.' is free room under the limit.
-GLYPHS = {"weights": "W", "kv cache": "K", "compute": "C", "outputs": "O",
+GLYPHS = {"weights": "W", "repack": "w", "kv cache": "K", "compute": "C", "outputs": "O",
           "prompt cache": "P", "checkpoints": "X", "overhead": "R"}
 FREE_GLYPH = "."
 OVER_GLYPH = "!"
