@@ -118,3 +118,20 @@ def from_cpu_flags(arch: str, flags: str, name: str = "this machine", without: f
     (the test build compiles AMX out: scripts/install-llama-server.py NO_AMX_FLAGS)."""
     found = {CPUINFO_FLAGS[flag] for flag in flags.split() if flag in CPUINFO_FLAGS} & FEATURES[arch]
     return CpuPlatform(name, arch, frozenset(found - without), note=f"from /proc/cpuinfo: {', '.join(sorted(found - without))}")
+
+
+# llama.cpp's `system_info: ... CPU : NEON = 1 | DOTPROD = 1 | ...` names (ggml-cpu.cpp
+# ggml_backend_cpu_get_features) → ggml feature: what the running ggml-cpu variant was compiled with.
+SYSTEM_INFO_FEATURES: dict[str, str] = {
+    "AVX2": AVX2, "AVX512": AVX512, "AVX512_VNNI": AVX512_VNNI, "AMX_INT8": AMX_INT8,
+    "NEON": NEON, "DOTPROD": DOTPROD, "FP16_VA": FP16, "MATMUL_INT8": I8MM, "SVE": SVE, "SVE2": SVE2,
+}
+
+
+def from_system_info(arch: str, line: str, name: str = "llama-server's build") -> CpuPlatform:
+    """The platform a running llama-server reports in its `system_info` log line."""
+    reported = dict(item.strip().rsplit(" = ", 1) for item in line.split("CPU :", 1)[-1].split("|") if " = " in item)
+    found = {SYSTEM_INFO_FEATURES[key] for key, value in reported.items() if key in SYSTEM_INFO_FEATURES and value != "0"}
+    sve_bytes = int(reported.get("SVE_CNT", "0") or 0)
+    features = frozenset(found & FEATURES[arch])
+    return CpuPlatform(name, arch, features, sve_bytes, note=f"ggml-cpu reports {', '.join(sorted(features)) or 'no SIMD'}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.capacity.platform import AMD64, ARM64, REFERENCE, from_cpu_flags, platform_for, preset
+from generator.capacity.platform import AMD64, ARM64, REFERENCE, from_cpu_flags, from_system_info, platform_for, preset
 
 
 @pytest.mark.parametrize(("name", "arch", "amx"), [
@@ -45,3 +45,13 @@ def test_from_cpu_flags() -> None:
     assert epyc.features == {"avx2", "avx512", "avx512_vnni"} and not epyc.amx
     n1 = from_cpu_flags(ARM64, "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp")
     assert n1.features == preset("neoverse-n1").features
+
+
+def test_from_system_info() -> None:
+    """The features the running ggml-cpu reports, here llama-server b11434 under QEMU as a Neoverse N1."""
+    line = ("system_info: n_threads = 2 (n_threads_batch = 2) / 2 | CPU : NEON = 1 | ARM_FMA = 1 | FP16_VA = 1 | "
+            "DOTPROD = 1 | LLAMAFILE = 1 | OPENMP = 1 | REPACK = 1 | ")
+    assert from_system_info(ARM64, line).features == preset("ampere-a1").features
+    x86 = ("system_info: n_threads = 2 (n_threads_batch = 2) / 2 | CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | "
+           "FMA = 1 | BMI2 = 1 | AVX512 = 1 | AVX512_VBMI = 1 | AVX512_VNNI = 1 | AVX512_BF16 = 1 | LLAMAFILE = 1 | OPENMP = 1 | REPACK = 1 | ")
+    assert from_system_info(AMD64, x86).features == {"avx2", "avx512", "avx512_vnni"}

@@ -27,12 +27,15 @@ def raw_values() -> dict[str, Any]:
     return dict(yaml.safe_load(VALUES_FILE.read_text(encoding="utf-8")))
 
 
-def scratch_project(root: Path) -> Settings:
-    """A project in `root` with the repository's schema and the e2e values as values/e2e.yaml."""
+def scratch_project(root: Path, values: dict[str, Any] | None = None) -> Settings:
+    """A project in `root` with the repository's schema and the e2e values (or `values`) as values/e2e.yaml."""
     (root / SCHEMA_FILE).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / SCHEMA_FILE, root / SCHEMA_FILE)
     (root / VALUES_DIR).mkdir(exist_ok=True)
-    shutil.copy(VALUES_FILE, root / VALUES_DIR / f"{ENV}.yaml")
+    if values is None:
+        shutil.copy(VALUES_FILE, root / VALUES_DIR / f"{ENV}.yaml")
+    else:
+        (root / VALUES_DIR / f"{ENV}.yaml").write_text(yaml.safe_dump(values, sort_keys=False), encoding="utf-8")
     return Settings(root=root, envs=(ENV,))
 
 
