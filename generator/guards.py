@@ -18,6 +18,7 @@ from dataclasses import replace as with_
 
 from .capacity.budget import KV_TYPES, Budget, LlamaSettings, predict
 from .capacity.catalog import Geometry
+from .capacity.platform import CpuPlatform
 from .capacity.quantity import GiB, MiB, format_bytes, parse_bytes, parse_cpu
 from .plan import Capacity, Plan
 from .problems import Problem, Severity
@@ -36,7 +37,7 @@ PlanGuard = Callable[[Plan], list[Problem]]
 # `acknowledge` keys are exactly these (tests/test_guards.py keeps the two equal).
 WARNINGS: dict[str, str] = {
     "memory-headroom": "less than 10% of the memory limit is left after the predicted budget",
-    "memory-request": "the memory request is below weights + KV cache",
+    "memory-request": "the memory request is below weights + repacked weights + KV cache",
     "embeddings-memory": "--embeddings costs over 256 MiB of compute and output buffers",
     "context-beyond-training": "each slot gets more context than the model was trained on",
     "cache-volume-room": "the model cache volume leaves little room beside the model file",
@@ -78,7 +79,7 @@ def breakdown(budget: Budget) -> str:
     return ", ".join(f"{name} {format_bytes(size)}" for name, size in budget.parts() if size)
 
 
-def limit_fixes(g: Geometry, s: LlamaSettings, budget: Budget) -> list[str]:
+def limit_fixes(g: Geometry, s: LlamaSettings, budget: Budget, platform: CpuPlatform) -> list[str]:
     """Concrete changes that shrink the budget, each with what it saves."""
     options = [
         ("llama.contextSize", f"{s.context_size} → {max(MIN_SLOT_CONTEXT * s.parallel, s.context_size // 2)}",
@@ -90,7 +91,7 @@ def limit_fixes(g: Geometry, s: LlamaSettings, budget: Budget) -> list[str]:
     ]
     fixes = []
     for key, change, smaller in options:
-        saved = budget.total - predict(g, smaller).total
+        saved = budget.total - predict(g, smaller, platform).total
         if saved > 0:
             fixes.append(f"{key} {change} saves {format_bytes(saved)}")
     return fixes
@@ -101,7 +102,7 @@ def memory_limit_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
     fit, budget, path = capacity.fit, capacity.budget, "llama.resources.limits.memory"
     assert fit.limit is not None  # the schema requires limits.memory
     if not fit.fits:
-        fixes = limit_fixes(capacity.geometry, capacity.settings, budget)
+        fixes = limit_fixes(capacity.geometry, capacity.settings, budget, capacity.platform)
         fixes.append(f"or raise {path} to at least {math.ceil(fit.total / (256 * MiB)) * 256}Mi")
         return [_error(plan, path, f"the predicted memory {format_bytes(fit.total)} exceeds the limit "
                        f"{format_bytes(fit.limit)} by {format_bytes(fit.total - fit.limit)} "
@@ -120,8 +121,9 @@ def memory_request_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
     if fit.request is None or fit.request >= fit.floor:
         return []
     return [_warning(plan, "llama.resources.requests.memory", f"the request {format_bytes(fit.request)} is below "
-                     f"weights + KV cache ({format_bytes(fit.floor)}): the scheduler may place the pod on a node "
-                     f"without room for the model; request at least {math.ceil(fit.floor / MiB)}Mi", "memory-request")]
+                     f"weights + repacked weights + KV cache ({format_bytes(fit.floor)}): the scheduler may place the pod "
+                     f"on a node without room for the model; request at least {math.ceil(fit.floor / MiB)}Mi",
+                     "memory-request")]
 
 
 def embeddings_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
@@ -129,10 +131,12 @@ def embeddings_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
     s, g = capacity.settings, capacity.geometry
     if not s.embeddings:
         return []
-    cost = predict(g, s).total - predict(g, with_(s, embeddings=False)).total
+    platform = capacity.platform
+    cost = predict(g, s, platform).total - predict(g, with_(s, embeddings=False), platform).total
     if cost < EMBEDDINGS_COST_WARNING:
         return []
-    cheaper = predict(g, with_(s, ubatch_size=128)).total - predict(g, with_(s, ubatch_size=128, embeddings=False)).total
+    cheaper = (predict(g, with_(s, ubatch_size=128), platform).total
+               - predict(g, with_(s, ubatch_size=128, embeddings=False), platform).total)
     return [_warning(plan, "llama.embeddings", f"embeddings cost {format_bytes(cost)} here (logits for "
                      f"{s.ubatch_size} tokens x {g.n_vocab} vocabulary entries, in the compute and output buffers); "
                      f"llama.ubatchSize 128 would cut that to {format_bytes(cheaper)}, or turn embeddings off if unused",

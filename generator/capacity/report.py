@@ -13,7 +13,7 @@ from .quantity import MiB, format_bytes
 from .startup import StartupWindow
 
 # One glyph per budget part in the bar, in Budget.parts() order; '.' is free room under the limit.
-GLYPHS = {"weights": "W", "kv cache": "K", "compute": "C", "outputs": "O",
+GLYPHS = {"weights": "W", "repack": "w", "kv cache": "K", "compute": "C", "outputs": "O",
           "prompt cache": "P", "checkpoints": "X", "overhead": "R"}
 FREE_GLYPH = "."
 OVER_GLYPH = "!"
