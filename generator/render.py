@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -16,7 +17,9 @@ import jinja2
 import yaml
 
 from . import manifest, waivers
+from .capacity.budget import context_layout
 from .capacity.guards import TIMEOUT_SLACK_SECONDS, Timeouts, resolve_geometry, startup_for
+from .capacity.quantity import MiB, parse_bytes
 from .capacity.startup import StartupWindow
 from .errors import Problem, TemplateError
 from .kube.loader import StrictSafeLoader
@@ -116,6 +119,8 @@ def llama_args(values: dict[str, Any]) -> list[str]:
         # The compute-buffer budget assumes flash attention, and a quantized V cache requires it.
         "--flash-attn", "on",
         "--timeout", str(timeouts(values).llama_seconds),
+        # The default for a request that names no max_tokens; the proxy refuses any that asks for more.
+        "--n-predict", str(proxy_limits(values).max_tokens),
         # One HTTP thread per connection nginx may keep open (each holds one in cpp-httplib), plus
         # two for anything else, e.g. `kubectl exec ... curl localhost:8000/health`.
         "--threads-http", str(values["proxy"]["upstreamKeepalive"] * values["proxy"]["workerProcesses"] + 2),
@@ -154,10 +159,91 @@ def startup_window(values: dict[str, Any]) -> StartupWindow:
     return window
 
 
+# The auth proxy's memory, measured in real nginx (tests/proxy/test_memory.py asserts each stays
+# within what is assumed here; `make bench` prints the measurements): nginx 1.22 with
+# lua-nginx-module 0.10.23 and OpenResty 1.27 share this code, 64-bit.
+PROXY_FIXED_BYTES = 12 * MiB  # the master and one idle worker, auth.lua loaded, shared zones included
+PROXY_WORKER_BYTES = 6 * MiB  # each further worker
+PROXY_SLOT_BYTES = 512  # each worker_connections slot (connection and two events), allocated at start
+PROXY_CONNECTION_BYTES = 24 * 1024  # a client connection at its worst before authentication: full header buffers
+PROXY_REQUEST_BYTES = 48 * 1024  # an authenticated request in flight on top: upstream connection, buffers, Lua
+PROXY_BODY_FACTOR = 4  # memory per byte of a generation body while it is checked: buffer, Lua string, decoded table
+PROXY_HEADROOM = 0.25  # of the limit, left free: allocator fragmentation, Lua's garbage not yet collected
+PROXY_MAX_WORKER_CONNECTIONS = 4096
+PROXY_RUN_DIR_SLACK_MIB = 8  # the emptyDir beyond spooled bodies: pid file, nginx's other temp paths
+# What the API is (the seed's endpoints); proxy.allowedEndpoints adds to it, /health is the probes'.
+PROXY_ENDPOINTS: dict[str, tuple[str, ...]] = {
+    "/v1/chat/completions": ("POST",),
+    "/v1/completions": ("POST",),
+    "/v1/embeddings": ("POST",),
+    "/v1/models": ("GET",),
+    "/slots": ("GET",),
+}
+
+
+@dataclass(frozen=True)
+class ProxyLimits:
+    """Every quantity of the auth proxy derived from values, computed once."""
+
+    worker_connections: int
+    concurrent_requests: int  # in flight to llama-server, all keys
+    concurrent_per_key: int
+    concurrent_per_client: int
+    max_tokens: int  # per request, prompts x completions x tokens
+    completion_body_bytes: int  # largest generation body; also the in-memory body buffer of every API location
+    memory_limit_bytes: int
+    memory_worst_bytes: int  # every connection and request at its worst, with the limits above
+    run_dir_mib: int  # the emptyDir: every request in flight spooling a body of the largest size
+    endpoints: tuple[tuple[str, tuple[str, ...]], ...]  # (path, methods), sorted: all the proxy lets through
+
+
+def proxy_memory(workers: int, worker_connections: int, requests: int, body_bytes: int) -> int:
+    """The proxy's memory when every connection and every request in flight is at its measured worst."""
+    connections = workers * worker_connections * (PROXY_SLOT_BYTES + PROXY_CONNECTION_BYTES)
+    in_flight = requests * (PROXY_REQUEST_BYTES + PROXY_BODY_FACTOR * body_bytes)
+    return PROXY_FIXED_BYTES + (workers - 1) * PROXY_WORKER_BYTES + connections + in_flight
+
+
+def proxy_limits(values: dict[str, Any]) -> ProxyLimits:
+    """Concurrency, max_tokens and body ceilings from the slots and context; worker_connections from the
+    memory limit: as many as fit when each one and each request in flight is at its worst."""
+    proxy, llama, limits = values["proxy"], values["llama"], values["proxy"]["limits"]
+    parallel, workers = llama["parallel"], proxy["workerProcesses"]
+    slot_context = context_layout(llama["contextSize"], parallel, llama["kvUnified"])[1]
+    total = limits["concurrentRequests"] or 4 * parallel
+    body = limits["completionBodyKiB"] * 1024 or min(max(64 * 1024, 32 * slot_context), proxy["maxRequestBodyMiB"] * MiB)
+    limit = parse_bytes(proxy["resources"]["limits"]["memory"])
+    usable = int(limit * (1 - PROXY_HEADROOM))
+    spare = usable - proxy_memory(workers, 0, total, body)
+    fitting = min(spare // (workers * (PROXY_SLOT_BYTES + PROXY_CONNECTION_BYTES)), PROXY_MAX_WORKER_CONNECTIONS)
+    connections = proxy["workerConnections"] or fitting
+    # Each request in flight holds two connections, and the idle upstream pool one each.
+    needed = 2 * total + proxy["upstreamKeepalive"] + 16
+    if connections > fitting or connections < needed:
+        raise TemplateError(
+            "the auth proxy does not fit its memory limit",
+            (Problem("values", "proxy", f"{connections} worker connections and {total} requests in flight need "
+                     f"{proxy_memory(workers, max(connections, needed), total, body) / MiB:.1f} MiB at worst, over "
+                     f"{usable / MiB:.1f} MiB ({1 - PROXY_HEADROOM:.0%} of proxy.resources.limits.memory); lower "
+                     "proxy.limits.concurrentRequests or proxy.limits.completionBodyKiB, or raise the limit"),))
+    return ProxyLimits(connections, total, limits["concurrentPerKey"] or parallel,
+                       limits["concurrentPerClient"] or 2 * parallel, limits["maxTokens"] or slot_context // 2, body,
+                       limit, proxy_memory(workers, connections, total, body),
+                       total * proxy["maxRequestBodyMiB"] + PROXY_RUN_DIR_SLACK_MIB, allowed_endpoints(proxy))
+
+
+def allowed_endpoints(proxy: dict[str, Any]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The default API plus proxy.allowedEndpoints; methods of a path named twice are merged."""
+    merged = {path: set(methods) for path, methods in PROXY_ENDPOINTS.items()}
+    for extra in proxy["allowedEndpoints"]:
+        merged.setdefault(extra["path"], set()).update(extra["methods"])
+    return tuple((path, tuple(sorted(methods))) for path, methods in sorted(merged.items()))
+
+
 def proxy_files(values: dict[str, Any]) -> dict[str, str]:
     """The proxy ConfigMap's data: nginx.conf rendered from values, the Lua auth script as written."""
     context = {"v": values, "key_file": f"{PROXY_SECRET_DIR}/{API_KEY_FILE}", "run_dir": PROXY_RUN_DIR,
-               "conf_dir": PROXY_CONF_DIR, "timeouts": timeouts(values)}
+               "conf_dir": PROXY_CONF_DIR, "timeouts": timeouts(values), "limits": proxy_limits(values)}
     return {
         "nginx.conf": render_template("proxy/nginx.conf.j2", context),
         "auth.lua": jinja_env().loader.get_source(jinja_env(), "proxy/auth.lua")[0],  # type: ignore[union-attr]
@@ -186,6 +272,7 @@ def context(env: Environment) -> dict[str, Any]:
         "timeouts": timeouts(values),
         "proxy": {"prefix": PROXY_PREFIX, "conf_dir": PROXY_CONF_DIR, "secret_dir": PROXY_SECRET_DIR,
                   "run_dir": PROXY_RUN_DIR},
+        "proxy_limits": proxy_limits(values),
         "model_dir": MODEL_DIR,
         "rendered_path": f"{RENDERED_DIR}/{env.name}",
     }

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from generator.cli import cli
 from generator.kube.config import VENDORED_CRDS
-from tests.conftest import REPO, Run, snapshot
+from tests.conftest import Run, snapshot
 
 CRD_SCHEMAS = VENDORED_CRDS
 

@@ -59,7 +59,8 @@ def find_runtime() -> Runtime | None:
         return Runtime(str(OPENRESTY), "")
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").is_file() else None)
     modules = [DEBIAN_MODULES / "ndk_http_module.so", DEBIAN_MODULES / "ngx_http_lua_module.so"]
-    if nginx and all(m.is_file() for m in modules) and Path("/usr/share/lua/5.1/resty/core.lua").is_file():
+    cjson = any(Path("/usr/lib").glob("*/lua/5.1/cjson.so"))  # Debian's lua-cjson (OpenResty bundles it)
+    if nginx and all(m.is_file() for m in modules) and Path("/usr/share/lua/5.1/resty/core.lua").is_file() and cjson:
         return Runtime(nginx, LUA_PREAMBLE)
     return None
 
