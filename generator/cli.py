@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
+from . import keys
 from .errors import GeneratorError
 from .pipeline import run_check, run_render
 from .settings import Settings
@@ -58,6 +60,26 @@ def render(ctx: click.Context, envs: tuple[str, ...]) -> None:
 def check(ctx: click.Context, envs: tuple[str, ...]) -> None:
     """Exit 1 with a diff when rendered/ or argocd/ differ from a fresh render of ENVS."""
     ctx.exit(run_check(_settings(ctx, envs), click.echo, _warn))
+
+
+@cli.command("hash-key")
+def hash_key() -> None:
+    """Read an API key from standard input; print the key-file line that accepts it without holding it.
+
+    The line (`sha256:<salt>:<digest>`) goes to standard output, for the vault entry behind the key
+    Secret; the key's identity in the proxy's access log goes to standard error. The key is read from
+    standard input only, never from the command line (which other users and shell history can see).
+    """
+    text = sys.stdin.read()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) != 1:
+        raise GeneratorError(f"expected one key on standard input, got {len(lines)} non-empty lines")
+    try:
+        line = keys.hash_line(lines[0], keys.new_salt())
+    except keys.InvalidKey as err:
+        raise GeneratorError(f"not a usable key: {err}") from err
+    click.echo(line)
+    click.echo(f"key id: {keys.key_id(lines[0])}", err=True)
 
 
 from .capacity.command import budget_command, inspect_command  # noqa: E402

@@ -289,6 +289,20 @@ def running_proxy(runtime: Runtime, upstream_port: int, proxy_values: dict[str, 
             return
 
 
+@contextmanager
+def started_nginx(runtime: Runtime, scratch: Path, files: dict[str, str], port: int) -> Iterator[Proxy]:
+    """Lay out and start nginx on files of the test's own (e.g. a test-only nginx.conf beside the
+    rendered auth.lua), listening on `port`; stopped on exit."""
+    prefix = scratch / f"prefix-{port}"
+    lay_out_prefix(prefix, files)
+    proxy = _start(runtime, prefix, scratch, port, KeyVolume(prefix / PROXY_SECRET_DIR), files)
+    try:
+        wait_until_listening(proxy)
+        yield proxy
+    finally:
+        stop(proxy)
+
+
 def _log_files(directory: Path, name: str) -> tuple[Path, Path]:
     """Files for nginx's stdout (access log) and stderr (error log), owned by the pod's uid as root.
 

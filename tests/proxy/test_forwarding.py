@@ -13,6 +13,7 @@ import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from generator.render import PROXY_RUN_DIR
 from tests.proxy.conftest import KEY, StartProxy
 from tests.proxy.fake_llama import LOADING, SSE_DONE, FakeLlama, sse_event
 from tests.proxy.nginx_harness import Proxy, error_json, free_port
@@ -47,6 +48,36 @@ def test_a_stream_arrives_chunk_by_chunk(proxy: Proxy) -> None:
     assert times[0] - sent < 0.2  # the upstream needs 1.2 s for the whole stream
     gaps = [b - a for a, b in itertools.pairwise(times[:5])]  # [DONE] follows the last at once
     assert all(gap > 0.2 for gap in gaps), gaps
+
+
+def test_an_event_leaves_the_proxy_while_the_upstream_holds_the_stream_open(proxy: Proxy, upstream: FakeLlama) -> None:
+    """No timing involved: the fake writes its first event, then waits for the test. Only a proxy that
+    passes chunks on as they come delivers that event while the stream is still open upstream; a
+    buffering one (`proxy_buffering on`) holds it until the stream ends, and the read times out."""
+    body = json.dumps({"stream": True, "x_chunks": 3, "x_hold": True}).encode()
+    with opened(proxy.port, "POST", "/v1/chat/completions", bearer(KEY), body, timeout=5) as response:
+        assert response.status == 200
+        events = read_events(response)
+        first = next(events)[1]
+        assert upstream.holding.is_set() and not upstream.released.is_set()  # the upstream is mid-stream
+        upstream.release()
+        rest = [event for _, event in events]
+    assert [first, *rest] == expected_events(3)
+
+
+def test_a_stream_nobody_reads_stops_the_upstream_and_costs_no_disk(proxy: Proxy, upstream: FakeLlama) -> None:
+    """Backpressure: nginx holds one buffer of a stream its client does not read and stops reading
+    from llama-server, so 64 MiB of events never finish upstream and nothing spills to disk. A
+    buffering proxy would read them all into run/proxy (and a slow client could fill the volume)."""
+    events, pad = 1024, 64 * 1024
+    body = json.dumps({"stream": True, "x_chunks": events, "x_pad": pad}).encode()
+    with opened(proxy.port, "POST", "/v1/chat/completions", bearer(KEY), body, timeout=10) as response:
+        assert response.status == 200
+        assert not upstream.finished.wait(3), "the whole stream was read upstream while the client read nothing"
+        assert list((proxy.prefix / PROXY_RUN_DIR / "proxy").rglob("*")) == []
+        received = sum(1 for _ in read_events(response))
+    assert received == events + 1
+    assert upstream.finished.is_set()
 
 
 def test_stream_headers_keep_it_a_stream(proxy: Proxy) -> None:
