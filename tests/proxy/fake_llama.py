@@ -85,7 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
             tuple(self.headers.keys()), len(body), hashlib.sha256(body).hexdigest()))
         if self.path.split("?")[0] == "/health":
             if self.server.fake.hang_health:
-                self.server.fake.released.wait(30)
+                self.server.fake.released.wait(20)
             self._health()
         elif self.path == "/v1/chat/completions" and self.command == "POST":
             self._chat(json.loads(body or b"{}"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -173,6 +174,18 @@ class Proxy:
 
     def read_error_log(self) -> str:
         return self.error_log.read_text(encoding="utf-8", errors="replace")
+
+    def settled_error_log(self, timeout: float = 10.0) -> str:
+        """The error log once every worker has logged its key state at start (a line each), so that
+        a test comparing it before and after sees only what the test caused."""
+        match = re.search(r"^worker_processes (\d+);", self.files.get("nginx.conf", ""), re.MULTILINE)
+        workers = int(match.group(1)) if match else 1
+        deadline = time.monotonic() + timeout
+        while (log := self.read_error_log()).count("auth: ") < workers:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the workers did not log their key state within {timeout}s:\n{log}")
+            time.sleep(0.02)
+        return log
 
     def pids(self) -> list[int]:
         """The master and its workers."""
