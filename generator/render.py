@@ -165,7 +165,7 @@ def startup_window(values: dict[str, Any]) -> StartupWindow:
 PROXY_FIXED_BYTES = 12 * MiB  # the master and one idle worker, auth.lua loaded, shared zones included
 PROXY_WORKER_BYTES = 6 * MiB  # each further worker
 PROXY_SLOT_BYTES = 512  # each worker_connections slot (connection and two events), allocated at start
-PROXY_CONNECTION_BYTES = 24 * 1024  # a client connection at its worst before authentication: full header buffers
+PROXY_CONNECTION_BYTES = 32 * 1024  # a client connection at its worst before authentication: full header buffers
 PROXY_REQUEST_BYTES = 48 * 1024  # an authenticated request in flight on top: upstream connection, buffers, Lua
 PROXY_BODY_FACTOR = 4  # memory per byte of a generation body while it is checked: buffer, Lua string, decoded table
 PROXY_HEADROOM = 0.25  # of the limit, left free: allocator fragmentation, Lua's garbage not yet collected
@@ -215,17 +215,23 @@ def proxy_limits(values: dict[str, Any]) -> ProxyLimits:
     limit = parse_bytes(proxy["resources"]["limits"]["memory"])
     usable = int(limit * (1 - PROXY_HEADROOM))
     spare = usable - proxy_memory(workers, 0, total, body)
-    fitting = min(spare // (workers * (PROXY_SLOT_BYTES + PROXY_CONNECTION_BYTES)), PROXY_MAX_WORKER_CONNECTIONS)
+    fitting = max(0, min(spare // (workers * (PROXY_SLOT_BYTES + PROXY_CONNECTION_BYTES)), PROXY_MAX_WORKER_CONNECTIONS))
     connections = proxy["workerConnections"] or fitting
     # Each request in flight holds two connections, and the idle upstream pool one each.
     needed = 2 * total + proxy["upstreamKeepalive"] + 16
-    if connections > fitting or connections < needed:
-        raise TemplateError(
-            "the auth proxy does not fit its memory limit",
-            (Problem("values", "proxy", f"{connections} worker connections and {total} requests in flight need "
-                     f"{proxy_memory(workers, max(connections, needed), total, body) / MiB:.1f} MiB at worst, over "
-                     f"{usable / MiB:.1f} MiB ({1 - PROXY_HEADROOM:.0%} of proxy.resources.limits.memory); lower "
-                     "proxy.limits.concurrentRequests or proxy.limits.completionBodyKiB, or raise the limit"),))
+    if connections < needed:
+        problem = (f"{connections} worker connections are fewer than the {needed} that {total} requests in flight "
+                   "(two each) and the upstream pool need; lower proxy.limits.concurrentRequests or "
+                   "proxy.upstreamKeepalive, or raise proxy.workerConnections or the memory limit")
+    elif connections > fitting:
+        problem = (f"{connections} worker connections and {total} requests in flight need "
+                   f"{proxy_memory(workers, connections, total, body) / MiB:.1f} MiB at worst, over "
+                   f"{usable / MiB:.1f} MiB ({1 - PROXY_HEADROOM:.0%} of proxy.resources.limits.memory); lower "
+                   "proxy.limits.concurrentRequests or proxy.limits.completionBodyKiB, or raise the limit")
+    else:
+        problem = ""
+    if problem:
+        raise TemplateError("the auth proxy does not fit its memory limit", (Problem("values", "proxy", problem),))
     return ProxyLimits(connections, total, limits["concurrentPerKey"] or parallel,
                        limits["concurrentPerClient"] or 2 * parallel, limits["maxTokens"] or slot_context // 2, body,
                        limit, proxy_memory(workers, connections, total, body),

@@ -13,8 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -48,6 +51,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # 50 concurrent streams open their connections at once
     fake: FakeLlama
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client (the proxy) that went away mid-stream is not news; anything else is printed."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         self.fake.count_connection()
@@ -173,6 +181,16 @@ class FakeLlama:
         """Serve in a background thread."""
         self._thread.start()
         return self
+
+    @contextmanager
+    def start_context(self) -> Iterator[FakeLlama]:
+        """Serve for the duration of a with block."""
+        self.start()
+        try:
+            yield self
+        finally:
+            self.release()
+            self.stop()
 
     def stop(self) -> None:
         """Stop serving and close the listening socket."""

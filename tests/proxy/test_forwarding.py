@@ -59,7 +59,8 @@ def test_an_event_leaves_the_proxy_while_the_upstream_holds_the_stream_open(prox
         assert response.status == 200
         events = read_events(response)
         first = next(events)[1]
-        assert upstream.holding.is_set() and not upstream.released.is_set()  # the upstream is mid-stream
+        assert not upstream.finished.is_set()  # the upstream is mid-stream: it ends only once released
+        assert upstream.holding.wait(5)
         upstream.release()
         rest = [event for _, event in events]
     assert [first, *rest] == expected_events(3)

@@ -462,14 +462,14 @@ function _M.send_refusal()
     return ngx.exit(ngx.HTTP_OK)
 end
 
--- The one way out for a refused request. One that announced a body it
--- has not sent yet ends its connection (a location with keepalive off):
--- the body is never read, only drained for lingering_time.
+-- The one way out for a refused request. One that announced a body
+-- (before it was read) ends its connection (a location with keepalive
+-- off): the body is never read, only drained for lingering_time.
 local function refuse(reason)
     ngx.var.gemma_reason = reason
-    local pending = ngx.var.http_transfer_encoding
-        or (tonumber(ngx.var.http_content_length) or 0) > 0
-    if pending and ngx.get_phase() == "rewrite" then
+    local announced = ngx.var.http_transfer_encoding
+        or ngx.var.http_content_length
+    if announced and ngx.get_phase() == "rewrite" then
         return ngx.exec("@refused_closing")
     end
     return _M.send_refusal()
