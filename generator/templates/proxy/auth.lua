@@ -173,9 +173,10 @@ local function from_hex(hex)
     return (hex:gsub("..", function(h) return char(tonumber(h, 16)) end))
 end
 
+-- OpenAI's error shape, fields in its order (a table's would vary).
 local function error_body(kind, code, message)
-    return cjson.encode({ error = { message = message, type = kind,
-        code = code } }) .. "\n"
+    return '{"error":{"message":' .. cjson.encode(message) .. ',"type":"'
+        .. kind .. '","code":"' .. code .. '"}}\n'
 end
 
 local function random_bytes(n)
