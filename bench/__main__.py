@@ -63,10 +63,13 @@ def reading(measured: list[Measured], profiles: list[Profile], proxy: ProxyResul
     if proxy:
         added = proxy.proxied.median - proxy.direct.median
         lines.append(f"The proxy adds {added:.3f} ms to the first streamed event, serves {proxy.authorized_ratio:.0%} "
-                     f"of the fake's direct rate with a valid key ({proxy.pool_ratio:.0%} within its upstream pool) and "
-                     f"refuses {proxy.rejected.rps.median:,.0f} wrong keys per second "
-                     f"({proxy.rejected.cpu_us_per_request['nginx workers']:.1f} µs of worker CPU each); its worker "
-                     f"holds {proxy.memory.busy_rss / 1024:.1f} MiB with {proxy.memory.streams} streams open.")
+                     f"of the fake's direct rate with a valid key and refuses {proxy.rejected.rps.median:,.0f} wrong keys "
+                     f"per second ({proxy.rejected.cpu_us_per_request['nginx workers']:.1f} µs of worker CPU each); its "
+                     f"worker holds {proxy.memory.busy_rss / 1024:.1f} MiB with {proxy.memory.streams} streams open.")
+        if proxy.worst is not None:
+            lines.append(f"At its worst (every one of {proxy.worst['worker_connections']:,} connections and "
+                         f"{proxy.worst['requests_in_flight']} requests in flight) the proxy measured "
+                         f"{proxy.worst['with_requests']['total_pss'] / 2**20:.1f} MiB of its 64 MiB limit.")
     return lines
 
 

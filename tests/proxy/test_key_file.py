@@ -172,6 +172,7 @@ def test_a_salted_hash_accepts_its_key_only(start_proxy: StartProxy, upstream: F
     assert status_with(proxy, KEY) == 200
     assert status_with(proxy, OTHER_KEY) == 401
     assert status_with(proxy, line) == 401  # the leaked line is not a key
+    assert f"key={keys.key_id(KEY)} " in proxy.read_access_log()  # the same identity as the plain key's
     proxy = start_proxy(key_text=f"{line}\n{OTHER_KEY}\n")
     assert (status_with(proxy, KEY), status_with(proxy, OTHER_KEY)) == (200, 200)
 

@@ -33,8 +33,8 @@
 -- Comparison is constant-time: the token is compared with every entry,
 -- every time, byte differences OR-ed together: as an HMAC-SHA1 under a
 -- random per-process secret for a key, as SHA-256(salt || token) for a
--- hash. The time taken says nothing about where a wrong token differs or
--- which entry matched. Memory holds only digests, never a key.
+-- hash. The time taken says nothing about where a wrong token differs
+-- from any of them. Memory holds only digests, never a key.
 -- A salted SHA-256, not a slow KDF: keys are random (openssl rand, 128
 -- bits and more), so guessing one from its hash is hopeless at any speed,
 -- while a slow hash would cost its full price on every request, wrong keys
@@ -242,6 +242,11 @@ end
 
 local equal = _M.equal
 
+-- The key's identity in logs and limits (see the top of this file).
+local function key_id(key)
+    return to_hex(sha256("gemma-key-id:" .. key):sub(1, KEY_ID_DIGITS / 2))
+end
+
 -- The entry a key-file line holds, or nil and why it is ignored.
 local function parse_line(line)
     local salt, hash = line:match(HASHED)
@@ -260,7 +265,7 @@ local function parse_line(line)
     if #line < MIN_KEY_LENGTH then
         return nil, "is shorter than " .. MIN_KEY_LENGTH .. " characters"
     end
-    return { digest = digest(line) }
+    return { digest = digest(line), id = key_id(line) }
 end
 
 -- The entries in `text`, and a warning for each ignored non-blank line.
@@ -357,21 +362,20 @@ function _M.start()
     end
 end
 
--- 1 if `token` matches one of the entries, else 0; every entry is
--- compared, whichever matches.
-local function matches(token, known)
-    local token_digest, matched = digest(token), 0
+-- The entry `token` matches, or nil. Every entry is compared, whichever
+-- matches: a wrong token takes the same path through all of them. (Only
+-- a right one takes the branch, which tells its sender nothing new.)
+local function match(token, known)
+    local token_digest, found = digest(token), nil
     for i = 1, #known do
         local entry = known[i]
         local candidate = entry.salt and sha256(entry.salt .. token)
             or token_digest
-        matched = bor(matched, equal(candidate, entry.digest))
+        if equal(candidate, entry.digest) == 1 then
+            found = entry
+        end
     end
-    return matched
-end
-
-local function key_id(token)
-    return to_hex(sha256("gemma-key-id:" .. token)):sub(1, KEY_ID_DIGITS)
+    return found
 end
 
 -- The token of the request's one `Authorization: Bearer <token>` header,
@@ -523,10 +527,13 @@ function _M.gate()
     if not token then
         return count_failure(client, reason)
     end
-    if matches(token, known) == 0 then
+    local entry = match(token, known)
+    if not entry then
         return count_failure(client, "wrong_key")
     end
-    local id = key_id(token)
+    -- A hash's identity needs the key: computed at its first match.
+    entry.id = entry.id or key_id(token)
+    local id = entry.id
     ngx.var.gemma_key = id
     if not methods then
         return refuse("not_found")
