@@ -235,6 +235,7 @@ def loopback_proxy(runtime: Runtime, upstream_port: int, before: Path | None = N
         return {**chosen, "nginx.conf": bind_loopback(chosen["nginx.conf"], port)}
 
     with nginx_harness.running_proxy(runtime, upstream_port, values, key_text=f"{KEY}\n", adapt=on_loopback) as proxy:
+        proxy.settled_error_log()  # the workers are up and have read the key
         yield proxy
 
 

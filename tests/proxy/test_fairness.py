@@ -142,6 +142,8 @@ def test_a_request_within_the_ceiling_passes_intact(fair: Proxy, upstream: FakeL
                  "max_tokens_exceeded", id="three-prompts"),
     pytest.param("/v1/completions", json.dumps({"prompt": ["a", "b"]}).encode(), 400, "max_tokens_exceeded",
                  id="two-prompts-default-tokens"),
+    pytest.param("/v1/chat/completions", chat(n=0), 400, "invalid_request_body", id="n-zero"),
+    pytest.param("/v1/chat/completions", chat(n="2"), 400, "invalid_request_body", id="n-string"),
     pytest.param("/v1/chat/completions", b'{"max_tokens": 1e999}', 400, "invalid_max_tokens", id="infinity"),
     pytest.param("/v1/chat/completions", b'{"max_tokens": NaN}', 400, "invalid_request_body", id="nan"),
     pytest.param("/v1/chat/completions", b"not json", 400, "invalid_request_body", id="not-json"),

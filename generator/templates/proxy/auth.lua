@@ -120,6 +120,8 @@ local REFUSALS = {
         "request body too large" },
     invalid_body = { 400, "invalid_request_error", "invalid_request_body",
         "the request body must be a JSON object" },
+    invalid_n = { 400, "invalid_request_error", "invalid_request_body",
+        "n (n_cmpl) must be a positive integer" },
     invalid_max_tokens = { 400, "invalid_request_error",
         "invalid_max_tokens",
         "max_tokens must be an integer from 0 to %d" },
@@ -595,7 +597,7 @@ local function requested_tokens(request, endpoint)
         if value ~= nil and value ~= cjson.null then
             if type(value) ~= "number" or value ~= floor(value)
                 or value < 1 then
-                return nil, "invalid_body"
+                return nil, "invalid_n"
             end
             copies = math.max(copies, value)
         end
