@@ -79,10 +79,13 @@ def reading(measured: list[Measured], profiles: list[Profile], proxy: ProxyResul
     if proxy:
         added = proxy.proxied.median - proxy.direct.median
         lines.append(f"The proxy adds {added:.3f} ms to the first streamed event, serves {proxy.authorized_ratio:.0%} "
-                     f"of the fake's direct rate with a valid key ({proxy.pool_ratio:.0%} within its upstream pool) and "
-                     f"refuses {proxy.rejected.rps.median:,.0f} wrong keys per second "
-                     f"({proxy.rejected.cpu_us_per_request['nginx workers']:.1f} µs of worker CPU each); its worker "
-                     f"holds {proxy.memory.busy_rss / 1024:.1f} MiB with {proxy.memory.streams} streams open.")
+                     f"of the fake's direct rate with a valid key and refuses {proxy.rejected.rps.median:,.0f} wrong keys "
+                     f"per second ({proxy.rejected.cpu_us_per_request['nginx workers']:.1f} µs of worker CPU each); its "
+                     f"worker holds {proxy.memory.busy_rss / 1024:.1f} MiB with {proxy.memory.streams} streams open.")
+        if proxy.worst is not None:
+            lines.append(f"At its worst (every one of {proxy.worst['worker_connections']:,} connections and "
+                         f"{proxy.worst['requests_in_flight']} requests in flight) the proxy measured "
+                         f"{proxy.worst['with_requests']['total_pss'] / 2**20:.1f} MiB of its 64 MiB limit.")
     return lines
 
 
@@ -96,11 +99,14 @@ How it was measured:
   `validate` uses the vendored CRD schemas only (offline). Commands run round-robin.
 - Synthetic environments are variants of `values/prod.yaml` (own hostname, namespace and
   contextSize cycling 2048/3072/4096), over `values/_shared.yaml` when the repository has one.
-- Auth proxy: the rendered nginx.conf and auth.lua (default values, so `workerProcesses` 1) run in
-  nginx with the Lua module, laid out by tests/proxy/nginx_harness.py; the one change is
-  `listen 127.0.0.1:<port>`, so nothing listens beyond loopback. The access log goes to a file, as
-  in the tests. The upstream is bench/upstream.py (asyncio, raw HTTP/1.1, keep-alive) in its own
-  process; "direct" is the same fake without the proxy, i.e. how fast the fake alone is.
+- Auth proxy: the rendered nginx.conf and auth.lua (`workerProcesses` 1) run in nginx with the Lua
+  module, laid out by tests/proxy/nginx_harness.py; the one change is `listen 127.0.0.1:<port>`,
+  so nothing listens beyond loopback. "After" is this tree's proxy with its fairness limits raised
+  out of the way of wrk (50 connections, one key, one address); "throttled" is its defaults;
+  "before" is the proxy of commit 14b5711 (before issue 21), rendered by that commit's generator.
+  The access log goes to a file, as in the tests. The upstream is bench/upstream.py (asyncio, raw
+  HTTP/1.1, keep-alive) in its own process; "direct" is the same fake without a proxy. The
+  worst-case memory is tests/proxy/memory_probe.py with the production defaults.
 - wrk, nginx and the fake share the same cores: on 2 cores the proxy competes with its own load
   generator, so the requests-per-second figures are lower bounds of what nginx alone could do.
 """

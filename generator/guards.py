@@ -238,6 +238,27 @@ def startup_window_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
                    "llama.startup.probePeriodSeconds", "startup-window")]
 
 
+# -- the auth proxy ---------------------------------------------------------------------------------
+
+
+def proxy_memory_problems(plan: Plan) -> list[Problem]:
+    """The proxy's connections and requests in flight, each at its measured worst, must fit its memory limit,
+    and there must be connections enough for the requests in flight."""
+    limits, proxy = plan.proxy_limits, plan.spec.proxy
+    if limits.worker_connections < limits.needed_connections:
+        return [_error(plan, "proxy.workerConnections", f"{limits.worker_connections} worker connections are fewer than "
+                       f"the {limits.needed_connections} that {limits.concurrent_requests} requests in flight (two each) "
+                       "and the upstream pool need; lower proxy.limits.concurrentRequests or proxy.upstreamKeepalive, or "
+                       "raise proxy.workerConnections or proxy.resources.limits.memory", "proxy-memory")]
+    if limits.worker_connections > limits.fitting_connections:
+        return [_error(plan, "proxy.resources.limits.memory", f"{limits.worker_connections} worker connections and "
+                       f"{limits.concurrent_requests} requests in flight need {limits.memory_worst_bytes / MiB:.1f} MiB at "
+                       f"worst, over {limits.memory_usable_bytes / MiB:.1f} MiB (75% of {proxy.resources.limits.memory}); "
+                       "lower proxy.workerConnections, proxy.limits.concurrentRequests or proxy.limits.completionBodyKiB, "
+                       "or raise the limit", "proxy-memory")]
+    return []
+
+
 # -- GPU and exposure ----------------------------------------------------------------------------
 
 
@@ -264,7 +285,8 @@ def service_exposure_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
 
 # -- the entry point -----------------------------------------------------------------------------
 
-PLAN_GUARDS: tuple[PlanGuard, ...] = (requests_within_limits_problems, autoscaling_range_problems, distinct_ports_problems)
+PLAN_GUARDS: tuple[PlanGuard, ...] = (requests_within_limits_problems, autoscaling_range_problems, distinct_ports_problems,
+                                      proxy_memory_problems)
 GUARDS: tuple[Guard, ...] = (
     cache_type_problems, memory_limit_problems, memory_request_problems, embeddings_problems,
     threads_problems, slot_context_problems, cache_volume_problems, startup_window_problems, gpu_memory_problems,

@@ -159,6 +159,8 @@ def llama_args(plan: Plan) -> list[str]:
         # The compute-buffer budget assumes flash attention, and a quantized V cache requires it.
         "--flash-attn", "on",
         "--timeout", str(plan.timeouts.llama_seconds),
+        # The default for a request that names no max_tokens; the proxy refuses any that asks for more.
+        "--n-predict", str(plan.proxy_limits.max_tokens),
         # One HTTP thread per connection nginx may keep open (each holds one in cpp-httplib), plus
         # two for anything else, e.g. `kubectl exec ... curl localhost:8000/health`.
         "--threads-http", str(proxy.upstream_keepalive * proxy.worker_processes + 2),
@@ -176,7 +178,7 @@ def proxy_files(plan: Plan, env: jinja2.Environment | None = None) -> dict[str, 
     """The proxy ConfigMap's data: nginx.conf rendered from the plan, the Lua auth script as written."""
     env = env or jinja_env()
     context = {"spec": plan.spec, "key_file": f"{PROXY_SECRET_DIR}/{API_KEY_FILE}", "run_dir": PROXY_RUN_DIR,
-               "conf_dir": PROXY_CONF_DIR, "timeouts": plan.timeouts}
+               "conf_dir": PROXY_CONF_DIR, "timeouts": plan.timeouts, "limits": plan.proxy_limits}
     return {
         "nginx.conf": render_template("proxy/nginx.conf.j2", context, env),
         "auth.lua": env.loader.get_source(env, "proxy/auth.lua")[0],  # type: ignore[union-attr]
@@ -208,6 +210,7 @@ def context(plan: Plan, env: jinja2.Environment | None = None) -> dict[str, Any]
         "timeouts": plan.timeouts,
         "proxy": {"prefix": PROXY_PREFIX, "conf_dir": PROXY_CONF_DIR, "secret_dir": PROXY_SECRET_DIR,
                   "run_dir": PROXY_RUN_DIR},
+        "proxy_limits": plan.proxy_limits,
         "model_dir": MODEL_DIR,
         "rendered_path": f"{RENDERED_DIR}/{plan.env}",
     }

@@ -17,7 +17,7 @@ import click
 from ..errors import EXIT_BUG, EXIT_FAILED, GeneratorError
 from ..settings import LOCK_WAIT_SECONDS, cache_home
 from ..version import version_line
-from . import budget, completion, diff, init, render, template, validate
+from . import budget, completion, diff, init, keys, render, template, validate
 from .options import Invocation
 
 EXIT_CODES = ("Exit codes: 0 success; 1 drift, invalid manifests, a deployment that cannot fit, or another run "
@@ -90,7 +90,7 @@ def cli(ctx: click.Context, root: Path | None, lock_wait: float) -> None:
 
 
 for command in (*init.COMMANDS, *render.COMMANDS, *template.COMMANDS, *validate.COMMANDS, *budget.COMMANDS,
-                *diff.COMMANDS, *completion.COMMANDS):
+                *diff.COMMANDS, *keys.COMMANDS, *completion.COMMANDS):
     cli.add_command(command)
 
 

@@ -21,8 +21,10 @@ from ..problems import Problem
 from ..values import Values
 from .build import PlanModelError, build
 from .model import K8sObject, Spec
+from .proxy import ProxyLimits, proxy_limits
 
-__all__ = ["Capacity", "Names", "Plan", "PlanModelError", "Spec", "Timeouts", "build_plan"]
+__all__ = [
+    "Capacity", "Names", "Plan", "PlanModelError", "ProxyLimits", "Spec", "Timeouts", "build_plan"]
 
 TIMEOUT_SLACK_SECONDS = 5  # an outer hop waits this much longer than the hop inside it
 ARCH_LABEL = "kubernetes.io/arch"  # the nodeSelector label that says which CPUs the pods land on
@@ -73,6 +75,7 @@ class Plan:
     names: Names
     timeouts: Timeouts
     workload_kind: str  # Deployment or StatefulSet
+    proxy_limits: ProxyLimits
     capacity: Capacity | None  # None when the model's geometry is unknown; `problems` says why
     problems: tuple[Problem, ...] = ()
 
@@ -209,4 +212,4 @@ def build_plan(values: Values) -> Plan:
     if isinstance(geometry, Geometry) and isinstance(platform, CpuPlatform):
         capacity = capacity_for(spec, geometry, platform)
     return Plan(values, spec, names_for(spec.name), timeouts_for(spec.request_timeout_seconds),
-                workload_kind_for(spec), capacity, problems)
+                workload_kind_for(spec), proxy_limits(spec), capacity, problems)
