@@ -100,13 +100,13 @@ How it was measured:
 - Synthetic environments are variants of `values/prod.yaml` (own hostname, namespace and
   contextSize cycling 2048/3072/4096), over `values/_shared.yaml` when the repository has one.
 - Auth proxy: the rendered nginx.conf and auth.lua (`workerProcesses` 1) run in nginx with the Lua
-  module, laid out by tests/proxy/nginx_harness.py; the one change is `listen 127.0.0.1:<port>`,
+  module, laid out by testkit/nginx.py; the one change is `listen 127.0.0.1:<port>`,
   so nothing listens beyond loopback. "After" is this tree's proxy with its fairness limits raised
   out of the way of wrk (50 connections, one key, one address); "throttled" is its defaults;
   "before" is the proxy of commit 14b5711 (before issue 21), rendered by that commit's generator.
   The access log goes to a file, as in the tests. The upstream is bench/upstream.py (asyncio, raw
   HTTP/1.1, keep-alive) in its own process; "direct" is the same fake without a proxy. The
-  worst-case memory is tests/proxy/memory_probe.py with the production defaults.
+  worst-case memory is testkit/proxy_memory.py with the production defaults.
 - wrk, nginx and the fake share the same cores: on 2 cores the proxy competes with its own load
   generator, so the requests-per-second figures are lower bounds of what nginx alone could do.
 """

@@ -1,12 +1,12 @@
 """Auth proxy benchmarks: the rendered nginx.conf and auth.lua in a real nginx, on 127.0.0.1 only.
 
-The proxy is laid out and started by the test harness (tests/proxy/nginx_harness.py), with one
+The proxy is laid out and started by the test harness (testkit/nginx.py), with one
 change to the rendered file: `listen <port>;` becomes `listen 127.0.0.1:<port>;`, so nothing here
 listens beyond loopback. Two proxies are measured side by side in one run: "after", this tree's,
 with its fairness limits (requests in flight per key and in all, failed authentications per
 address) raised out of the way of a load generator, and "before", the proxy as it was before
 issue 21 (BEFORE_REF), rendered by that commit's own generator. The worst-case memory under the
-connection limit comes from tests/proxy/memory_probe.py (the production defaults), in a private
+connection limit comes from testkit/proxy_memory.py (the production defaults), in a private
 network namespace when run as root. The upstream is bench/upstream.py in its own process; every
 loop is bounded in count and in time.
 """
@@ -34,8 +34,8 @@ from bench.project import REPO
 from bench.stats import Summary, percentile, summarize
 from generator.settings import Settings as GeneratorSettings
 from generator.values import load_schema, schema_defaults
-from tests.proxy import nginx_harness
-from tests.proxy.nginx_harness import (
+from testkit import nginx as nginx_harness
+from testkit.nginx import (
     Proxy,
     Runtime,
     find_runtime,
@@ -117,7 +117,7 @@ class ProxyResults:
     upstream_pool: int
     cpu_limit: float  # cores: the auth-proxy container's rendered limit
     memory: Memory
-    worst: dict[str, Any] | None  # tests/proxy/memory_probe.py's measurement
+    worst: dict[str, Any] | None  # testkit/proxy_memory.py's measurement
     settings: Settings
 
     def load(self, proxy: str, key: str) -> Throughput | None:
@@ -530,9 +530,9 @@ def preflight() -> Runtime:
 
 
 def worst_case_memory() -> dict[str, Any] | None:
-    """tests/proxy/memory_probe.py: the production defaults at their worst, in a private network
+    """testkit/proxy_memory.py: the production defaults at their worst, in a private network
     namespace when run as root (thousands of loopback connections disturb nobody)."""
-    command = [sys.executable, "-m", "tests.proxy.memory_probe"]
+    command = [sys.executable, "-m", "testkit.proxy_memory"]
     if os.geteuid() == 0 and shutil.which("unshare") and shutil.which("ip"):
         command = ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *command]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False,

@@ -262,7 +262,7 @@ def memory_section(r: ProxyResults) -> Section:
 
 
 def worst_memory_section(r: ProxyResults) -> Section | None:
-    """tests/proxy/memory_probe.py: the production defaults with every connection and request at its worst."""
+    """testkit/proxy_memory.py: the production defaults with every connection and request at its worst."""
     w = r.worst
     if w is None:
         return None
@@ -283,7 +283,7 @@ def worst_memory_section(r: ProxyResults) -> Section | None:
         [f"50 connections each sending GET /health with an 8 MiB body grew the worker by "
          f"{w['health_flood_growth'] / mib:.1f} MiB and spooled {w['spooled_files']} files (before issue 21: 6 → 58 "
          "MiB, 42 MiB of deleted temp files).",
-         "Measured by tests/proxy/memory_probe.py in a private network namespace; tests/proxy/test_memory.py holds the "
+         "Measured by testkit/proxy_memory.py in a private network namespace; tests/proxy/test_memory.py holds the "
          "same numbers to the model."])
 
 

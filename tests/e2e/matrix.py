@@ -17,9 +17,9 @@ from generator.capacity.budget import LlamaSettings
 from generator.capacity.catalog import CATALOG, Geometry, lookup
 from generator.capacity.quantity import parse_bytes
 from generator.plan import llama_settings
+from testkit.nginx import free_port
 from tests.e2e import environment
 from tests.e2e.llama import CONTAINER, LlamaServer, Outside, command, prepare_home, running
-from tests.proxy.nginx_harness import free_port
 from tests.proxy.proxy_client import Reply, request
 
 GEMMA_1B = CATALOG[0]

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from testkit.nginx import render_proxy_files
 from tests.e2e.api import call, ok_json
 from tests.e2e.conftest import Stack
 from tests.e2e.environment import ENV, raw_values
 from tests.e2e.pins import pinned_build
-from tests.proxy.nginx_harness import render_proxy_files
 
 pytestmark = pytest.mark.e2e
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.proxy.fake_llama import FakeLlama
-from tests.proxy.nginx_harness import INSTALL_HINT, REQUIRE_ENV, Proxy, Runtime, find_runtime, running_proxy
+from testkit.fake_llama import FakeLlama
+from testkit.nginx import INSTALL_HINT, REQUIRE_ENV, Proxy, Runtime, find_runtime, running_proxy
 
 KEY = "sk-gemma-test-0123456789abcdef"  # the key the shared proxy accepts
 OTHER_KEY = "sk-gemma-next-fedcba9876543210"  # a second key, for rotation and per-key limits

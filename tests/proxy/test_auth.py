@@ -6,9 +6,9 @@ import base64
 
 import pytest
 
+from testkit.fake_llama import FakeLlama
+from testkit.nginx import Proxy, error_json
 from tests.proxy.conftest import KEY
-from tests.proxy.fake_llama import FakeLlama
-from tests.proxy.nginx_harness import Proxy, error_json
 from tests.proxy.proxy_client import Reply, bearer, raw_request, request
 
 

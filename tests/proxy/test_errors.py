@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import pytest
 
 from generator.render import PROXY_RUN_DIR
+from testkit.fake_llama import FakeLlama
+from testkit.nginx import Proxy, free_port
 from tests.proxy.conftest import KEY, StartProxy
-from tests.proxy.fake_llama import FakeLlama
-from tests.proxy.nginx_harness import Proxy, free_port
 from tests.proxy.proxy_client import Reply, bearer, opened, raw_request, request
 
 AUTH = f"Authorization: Bearer {KEY}\r\n"

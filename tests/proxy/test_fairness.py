@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from generator import keys
+from testkit.fake_llama import FakeLlama
+from testkit.nginx import Proxy, error_json
 from tests.proxy.conftest import KEY, OTHER_KEY, StartProxy
-from tests.proxy.fake_llama import FakeLlama
-from tests.proxy.nginx_harness import Proxy, error_json
 from tests.proxy.proxy_client import bearer, opened, request
 
 KEYS = [f"sk-gemma-fair-{i}-0123456789abcdef" for i in range(6)]

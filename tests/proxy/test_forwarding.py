@@ -13,9 +13,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from generator.render import PROXY_RUN_DIR
+from testkit.fake_llama import LOADING, SSE_DONE, FakeLlama, sse_event
+from testkit.nginx import Proxy, error_json, free_port
 from tests.proxy.conftest import KEY, StartProxy
-from tests.proxy.fake_llama import LOADING, SSE_DONE, FakeLlama, sse_event
-from tests.proxy.nginx_harness import Proxy, error_json, free_port
 from tests.proxy.proxy_client import bearer, opened, raw_request, read_events, request, seconds_until_closed
 
 MiB = 1024 * 1024

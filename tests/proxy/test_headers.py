@@ -14,9 +14,9 @@ import re
 import pytest
 
 from generator.settings import Settings
+from testkit.fake_llama import FakeLlama
+from testkit.nginx import PROJECT_ROOT, Proxy, configmap_data
 from tests.proxy.conftest import KEY, StartProxy
-from tests.proxy.fake_llama import FakeLlama
-from tests.proxy.nginx_harness import PROJECT_ROOT, Proxy, configmap_data
 from tests.proxy.proxy_client import bearer, request
 
 UPSTREAM_HEADERS = {

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import pytest
 
 from generator import keys
+from testkit.fake_llama import FakeLlama
+from testkit.nginx import Proxy, error_json
 from tests.proxy.conftest import KEY, OTHER_KEY, StartProxy
-from tests.proxy.fake_llama import FakeLlama
-from tests.proxy.nginx_harness import Proxy, error_json
 from tests.proxy.proxy_client import bearer, request
 
 RELOAD_SECONDS = 1  # keyReloadSeconds of every proxy these tests start

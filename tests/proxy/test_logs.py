@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import socket
 
+from testkit.fake_llama import FakeLlama
+from testkit.nginx import Proxy, free_port
 from tests.proxy.conftest import KEY, OTHER_KEY, StartProxy
-from tests.proxy.fake_llama import FakeLlama
-from tests.proxy.nginx_harness import Proxy, free_port
 from tests.proxy.proxy_client import bearer, raw_request, request
 
 SECRET = "sk-query-secret-5f0c9a7d21e84b6b"  # a key misplaced in a query string

@@ -5,7 +5,7 @@ container's 64Mi limit.
 The finding: `GET /health` with an 8 MiB body was read and spooled unauthenticated; 50 such
 connections took the worker from 6 to 58 MiB and left deleted temp files behind.
 
-The measurement (tests/proxy/memory_probe.py) runs in a private network namespace: thousands of
+The measurement (testkit/proxy_memory.py) runs in a private network namespace: thousands of
 loopback connections, no port shared with anyone else.
 """
 
@@ -28,7 +28,7 @@ from generator.capacity.proxy import (
     PROXY_REQUEST_BYTES,
     PROXY_SLOT_BYTES,
 )
-from tests.proxy.nginx_harness import PROJECT_ROOT, Runtime
+from testkit.nginx import PROJECT_ROOT, Runtime
 
 MiB = 1024 * 1024
 
@@ -42,7 +42,7 @@ def isolated(command: list[str]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def measured(runtime: Runtime) -> dict[str, Any]:
-    done = subprocess.run(isolated([sys.executable, "-m", "tests.proxy.memory_probe"]), capture_output=True, text=True,
+    done = subprocess.run(isolated([sys.executable, "-m", "testkit.proxy_memory"]), capture_output=True, text=True,
                           cwd=PROJECT_ROOT, timeout=300, check=False, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
     assert done.returncode == 0, done.stdout + done.stderr
     return dict(json.loads(done.stdout))

@@ -30,7 +30,7 @@ from generator.render import API_KEY_FILE, PROXY_CONF_DIR, PROXY_RUN_DIR, PROXY_
 from generator.settings import SCHEMA_FILE, Settings
 from generator.values import load_environment, load_schema
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 INSTALL_HINT = "install it with: sudo scripts/install-nginx-lua.sh"
 ACCESS_LOG_FLUSH_SECONDS = 1  # `flush=1s` on the rendered access_log
 REQUIRE_ENV = "GEMMA_GITOPS_REQUIRE_NGINX"

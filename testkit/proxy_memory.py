@@ -1,6 +1,6 @@
 """The auth proxy's memory at its worst, measured in real nginx with bounded loops.
 
-`python -m tests.proxy.memory_probe` runs the rendered proxy (production defaults: one worker, the
+`python -m testkit.proxy_memory` runs the rendered proxy (production defaults: one worker, the
 64Mi limit, worker_connections and the in-flight limits derived from it) in front of the fake
 llama-server and prints JSON: the idle size, a client connection at its worst before authentication
 (every header buffer full, the request never finished), a generation request in flight at its worst
@@ -25,8 +25,8 @@ from generator.plan import ProxyLimits, build_plan
 from generator.render import PROXY_RUN_DIR
 from generator.settings import Settings
 from generator.values import Layer, load_schema, merge_layers, schema_defaults
-from tests.proxy.fake_llama import FakeLlama
-from tests.proxy.nginx_harness import PROJECT_ROOT, Proxy, Runtime, find_runtime, running_proxy, values_for
+from testkit.fake_llama import FakeLlama
+from testkit.nginx import PROJECT_ROOT, Proxy, Runtime, find_runtime, running_proxy, values_for
 
 KEY_COUNT = 64  # one key and one client address per request in flight, so no per-key limit stops them
 HEADER_LINE = 4000  # just under large_client_header_buffers' 4k: each line takes a buffer of its own

@@ -3,8 +3,8 @@
 It records every request it receives (method, path, headers, body length and digest) and every
 connection it accepts, so tests can assert what the proxy forwarded, stripped or never let through.
 Test-only knobs ride in the JSON body of a chat request: `stream`, `x_chunks` (events before [DONE]),
-`x_interval` (seconds between events), `x_pad` (spaces added to each event), `x_hold` (after the first event, wait until the test calls
-release()), `x_headers` (extra response headers, as llama-server or a bad upstream might send).
+`x_interval` (seconds between events), `x_pad` (spaces added to each event), `x_hold` (after the first
+event, wait until the test calls release()), `x_headers` (extra response headers, as llama-server or a bad upstream might send).
 `hang_health` makes /health accept the request and never answer.
 """
 
