@@ -2,7 +2,8 @@
 
 values → Plan → (manifests | budget | docs): render, guards, `budget` and `diff` read the plan,
 never the raw values. Derived here and nowhere else: resource names, the timeout of each hop,
-the workload kind, the model's geometry, llama-server's memory budget and the startupProbe window.
+the workload kind, the model's geometry, llama-server's memory budget, the startupProbe window and
+the serving estimate (tokens/s per slot).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ..capacity.budget import Budget, Fit, LlamaSettings, compare, predict
 from ..capacity.catalog import Geometry, lookup
 from ..capacity.gpu import GpuBudget, gpu_memory_bytes, split
 from ..capacity.quantity import parse_bytes, parse_cpu
+from ..capacity.serving import ServingEstimate, estimate
 from ..capacity.startup import StartupWindow, startup_window
 from ..problems import Problem
 from ..values import Values
@@ -59,6 +61,7 @@ class Capacity:
     cpu_limit_cores: Decimal
     cache_size_bytes: int
     gpu: GpuBudget | None = None  # with llama.gpu.enabled: what the GPUs hold (`budget` is then the RAM side)
+    serving: ServingEstimate | None = None  # generation speed on the CPU; None on GPUs (never measured)
 
 
 @dataclass(frozen=True)
@@ -177,8 +180,18 @@ def gpu_split(spec: Spec, geometry: Geometry, settings: LlamaSettings, budget: B
     return split(geometry, settings, budget, spec.llama.gpu_layers, gpu.count, memory)
 
 
+def serving_for(spec: Spec, geometry: Geometry, settings: LlamaSettings) -> ServingEstimate | None:
+    """Tokens/s per slot and streams at the target, from the curves measured on CPUs; None on GPUs."""
+    if spec.llama.gpu.enabled:
+        return None
+    replicas = spec.autoscaling.max_replicas if spec.autoscaling.enabled else spec.replicas
+    return estimate(geometry, settings, float(parse_cpu(spec.llama.resources.limits.cpu)), spec.llama.threads, replicas,
+                    spec.capacity.target_tokens_per_second_per_user)
+
+
 def capacity_for(spec: Spec, geometry: Geometry) -> Capacity:
-    """The memory budget against the container's limits (and the GPUs'), and the startup window for the model's download."""
+    """The memory budget against the container's limits (and the GPUs'), the startup window for the model's
+    download, and the serving estimate."""
     settings = llama_settings(spec)
     budget, gpu = gpu_split(spec, geometry, settings, predict(geometry, settings))
     resources, startup = spec.llama.resources, spec.llama.startup
@@ -186,7 +199,7 @@ def capacity_for(spec: Spec, geometry: Geometry) -> Capacity:
     window = startup_window(geometry.file_size_bytes, startup.min_download_mibps, startup.load_seconds,
                             startup.probe_period_seconds)
     return Capacity(geometry, settings, budget, fit, window, parse_cpu(resources.limits.cpu),
-                    parse_bytes(spec.cache.size), gpu)
+                    parse_bytes(spec.cache.size), gpu, serving_for(spec, geometry, settings))
 
 
 def build_plan(values: Values) -> Plan:
