@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: render check validate policy test test-proxy nginx-lua test-packages diff lint e2e bench bench-serving update-crd-schemas
+.PHONY: render check validate policy test test-proxy nginx-lua test-packages diff lint e2e e2e-arm64 cross-arm64 \
+	budget-table bench bench-serving update-crd-schemas
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +31,10 @@ render: $(STAMP) generator/schemas/values.schema.json
 generator/schemas/values.schema.json: schemas/values.schema.json
 	cp $< $@
 
-## check: exit 1 when rendered/ or argocd/ differ from a fresh render, or fail validation
-## (what CI and pre-commit run)
+## check: exit 1 when rendered/ or argocd/ differ from a fresh render, or the render fails validation:
+## one process that renders in memory, compares and validates (what CI and pre-commit run)
 check: $(STAMP)
 	$(BIN)/gemma-gitops check
-	$(BIN)/gemma-gitops validate
 
 ## validate: offline schema and cross-resource checks of rendered/ and argocd/
 validate: $(STAMP)
@@ -67,12 +67,31 @@ diff: $(STAMP)
 
 ## e2e: install the pinned llama-server and Gemma 3 270M into .venv (llama.cpp is compiled once per
 ## CPU into ~/.cache/gemma-gitops/wheels, then reused) and preflight it on this CPU, then run
-## tests/e2e: the rendered llama-server behind the rendered proxy in a real nginx. Fails instead of
-## skipping when either is missing.
+## tests/e2e: the rendered llama-server behind the rendered proxy in a real nginx, and the memory
+## matrix (every buffer, every shape; results in build/e2e-memory.json). Fails instead of skipping
+## when either is missing.
 e2e: $(TEST_STAMP)
 	$(BIN)/python scripts/install-llama-server.py
-	GEMMA_GITOPS_REQUIRE_E2E=1 GEMMA_GITOPS_REQUIRE_NGINX=1 GEMMA_GITOPS_E2E_RESULTS=build/e2e-memory.md \
+	GEMMA_GITOPS_REQUIRE_E2E=1 GEMMA_GITOPS_REQUIRE_NGINX=1 GEMMA_GITOPS_E2E_RESULTS=build/e2e-memory.json \
 		$(BIN)/python -m pytest tests/e2e
+
+## cross-arm64: install Debian's aarch64 cross toolchain and QEMU user-mode (Debian/Ubuntu, as root)
+cross-arm64:
+	scripts/install-cross-arm64.sh
+
+## e2e-arm64: cross-build the same llama-server for aarch64 (Neoverse N1, cached in
+## ~/.cache/gemma-gitops/cross), then run tests/e2e/arm64 under QEMU as a Neoverse N1: serving, and the
+## memory matrix against the budget for an arm64 node (results in build/e2e-arm64-memory.json).
+## Minutes, not seconds: its own pass/fail, not part of `make test` or CI.
+e2e-arm64: $(TEST_STAMP)
+	$(BIN)/python scripts/build-llama-server-arm64.py
+	GEMMA_GITOPS_E2E_ARM64=1 GEMMA_GITOPS_REQUIRE_E2E=1 GEMMA_GITOPS_E2E_RESULTS=build/e2e-arm64-memory.json \
+		$(BIN)/python -m pytest tests/e2e/arm64
+
+## budget-table: write the budget table of bench/e2e-build.md and bench/results.md from the matrices
+## `make e2e` and `make e2e-arm64` measured
+budget-table: $(STAMP)
+	$(BIN)/python scripts/budget-table.py build/e2e-memory.json build/e2e-arm64-memory.json
 
 ## lint: ruff and mypy over the package, the tests and the scripts
 lint: $(STAMP)

@@ -12,17 +12,24 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bench import machine, report
-from bench.commands import COMMANDS, BenchError, Measured, run_generator
+from bench import kubeconform, machine, report
+from bench.commands import COMMANDS, BenchError, Case, Measured, run_generator
 from bench.profiling import Profile, run_profiles
 from bench.project import REPO
 from bench.proxy import QUICK, ProxyBenchError, ProxyResults, Settings, preflight, run_proxy
 from bench.serving import results as serving_results
+from generator.settings import Settings as ProjectSettings
+from generator.valuefiles import kubernetes_versions
 
 RESULTS = Path(__file__).with_name("results.md")
 E2E_NOTES = Path(__file__).with_name("e2e-build.md")
@@ -43,6 +50,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--code", type=Path, default=REPO,
                         help="the checkout whose generator/ is measured (default: this one)")
     parser.add_argument("--note", default="", help="what this run measures, stored in --json output")
+    parser.add_argument("--before", metavar="REF",
+                        help="a git ref (or a checkout's directory) whose generator is measured in the same run, "
+                             "alternating with this one, for the before/after table (instead of --baseline)")
     return parser.parse_args(argv)
 
 
@@ -50,9 +60,15 @@ def progress(line: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {line}", file=sys.stderr, flush=True)
 
 
-def reading(measured: list[Measured], profiles: list[Profile], proxy: ProxyResults | None) -> list[str]:
+def reading(measured: list[Measured], profiles: list[Profile], proxy: ProxyResults | None,
+            compared: list[kubeconform.Comparison] | kubeconform.NotRun | None = None) -> list[str]:
     """A few sentences on what the numbers mean, derived from them."""
     lines = []
+    if isinstance(compared, kubeconform.NotRun):
+        lines.append(f"kubeconform comparison {compared.reason}.")
+    elif compared:
+        lines += [f"`check` on {c.label} takes {c.ratio:.2f}× kubeconform's time ({c.check.median:.2f} s against "
+                  f"{c.kubeconform.median:.2f} s for {', '.join(c.versions)})." for c in compared]
     by = {(m.command, m.case.envs): m for m in measured if m.case.synthetic}
     if all((c, n) in by for c in COMMANDS for n in (1, 10, 100)):
         for command in COMMANDS:
@@ -67,10 +83,13 @@ def reading(measured: list[Measured], profiles: list[Profile], proxy: ProxyResul
     if proxy:
         added = proxy.proxied.median - proxy.direct.median
         lines.append(f"The proxy adds {added:.3f} ms to the first streamed event, serves {proxy.authorized_ratio:.0%} "
-                     f"of the fake's direct rate with a valid key ({proxy.pool_ratio:.0%} within its upstream pool) and "
-                     f"refuses {proxy.rejected.rps.median:,.0f} wrong keys per second "
-                     f"({proxy.rejected.cpu_us_per_request['nginx workers']:.1f} µs of worker CPU each); its worker "
-                     f"holds {proxy.memory.busy_rss / 1024:.1f} MiB with {proxy.memory.streams} streams open.")
+                     f"of the fake's direct rate with a valid key and refuses {proxy.rejected.rps.median:,.0f} wrong keys "
+                     f"per second ({proxy.rejected.cpu_us_per_request['nginx workers']:.1f} µs of worker CPU each); its "
+                     f"worker holds {proxy.memory.busy_rss / 1024:.1f} MiB with {proxy.memory.streams} streams open.")
+        if proxy.worst is not None:
+            lines.append(f"At its worst (every one of {proxy.worst['worker_connections']:,} connections and "
+                         f"{proxy.worst['requests_in_flight']} requests in flight) the proxy measured "
+                         f"{proxy.worst['with_requests']['total_pss'] / 2**20:.1f} MiB of its 64 MiB limit.")
     return lines
 
 
@@ -84,11 +103,14 @@ How it was measured:
   `validate` uses the vendored CRD schemas only (offline). Commands run round-robin.
 - Synthetic environments are variants of `values/prod.yaml` (own hostname, namespace and
   contextSize cycling 2048/3072/4096), over `values/_shared.yaml` when the repository has one.
-- Auth proxy: the rendered nginx.conf and auth.lua (default values, so `workerProcesses` 1) run in
-  nginx with the Lua module, laid out by tests/proxy/nginx_harness.py; the one change is
-  `listen 127.0.0.1:<port>`, so nothing listens beyond loopback. The access log goes to a file, as
-  in the tests. The upstream is bench/upstream.py (asyncio, raw HTTP/1.1, keep-alive) in its own
-  process; "direct" is the same fake without the proxy, i.e. how fast the fake alone is.
+- Auth proxy: the rendered nginx.conf and auth.lua (`workerProcesses` 1) run in nginx with the Lua
+  module, laid out by testkit/nginx.py; the one change is `listen 127.0.0.1:<port>`,
+  so nothing listens beyond loopback. "After" is this tree's proxy with its fairness limits raised
+  out of the way of wrk (50 connections, one key, one address); "throttled" is its defaults;
+  "before" is the proxy of commit 14b5711 (before issue 21), rendered by that commit's generator.
+  The access log goes to a file, as in the tests. The upstream is bench/upstream.py (asyncio, raw
+  HTTP/1.1, keep-alive) in its own process; "direct" is the same fake without a proxy. The
+  worst-case memory is testkit/proxy_memory.py with the production defaults.
 - wrk, nginx and the fake share the same cores: on 2 cores the proxy competes with its own load
   generator, so the requests-per-second figures are lower bounds of what nginx alone could do.
 """
@@ -126,6 +148,42 @@ class Measurements:
     generator: list[Measured] = field(default_factory=list)
     profiles: list[Profile] = field(default_factory=list)
     proxy: ProxyResults | None = None
+    kubeconform: list[kubeconform.Comparison] | kubeconform.NotRun | None = None
+    before: list[Measured] = field(default_factory=list)  # --before, measured alternately with the generator
+    before_label: str = ""
+
+
+@contextmanager
+def checkout_of(ref: str | None) -> Iterator[Path | None]:
+    """The generator (and Makefile) of a git ref, or a directory as given, for the life of the run."""
+    if ref is None or Path(ref).is_dir():
+        yield Path(ref).resolve() if ref else None
+        return
+    scratch = Path(tempfile.mkdtemp(prefix="gemma-bench-before-"))
+    try:
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "generator", "Makefile"],
+                                 capture_output=True, check=False)
+        if archive.returncode != 0:
+            raise BenchError(f"--before {ref}: {archive.stderr.decode(errors='replace').strip()}")
+        subprocess.run(["tar", "-x", "-C", str(scratch)], input=archive.stdout, check=True)
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def comparing(found: Measurements, quick: bool) -> Callable[[Case, Path, Mapping[str, str]], None]:
+    """What run_generator does with each case's tree: compare `check` with kubeconform on it."""
+    def compare(case: Case, root: Path, env: Mapping[str, str]) -> None:
+        if isinstance(found.kubeconform, kubeconform.NotRun):
+            return
+        versions = tuple(sorted({v for vs in kubernetes_versions(ProjectSettings(root=root)).values() for v in vs}))
+        pairs = 1 if quick else (3 if case.envs >= 100 else 7)
+        result = kubeconform.run_comparisons([(case.label, case.envs, root, versions)], lambda _n: pairs, env, progress)
+        if isinstance(result, kubeconform.NotRun):
+            found.kubeconform = result
+        else:
+            found.kubeconform = [*(found.kubeconform or []), *result]
+    return compare
 
 
 def measure(args: argparse.Namespace) -> Measurements:
@@ -134,7 +192,10 @@ def measure(args: argparse.Namespace) -> Measurements:
     found = Measurements()
     code = args.code.resolve()
     if args.only in (None, "generator"):
-        found.generator = run_generator(args.quick, progress, code)
+        with checkout_of(args.before) as before:
+            found.generator, found.before = run_generator(args.quick, progress, code, comparing(found, args.quick),
+                                                          before)
+        found.before_label = args.before or ""
         if not args.no_profile and not args.quick:
             found.profiles = run_profiles((1, 100), progress, code)
     if runtime is not None:
@@ -146,8 +207,10 @@ def sections_of(found: Measurements, baseline: Path) -> list[report.Section]:
     """Every table that has numbers behind it."""
     sections: list[report.Section | None] = []
     if found.generator:
-        before = report.load_baseline(baseline)
-        sections += [report.generator_section(found.generator), report.scaling_section(found.generator),
+        before = ({"note": f"`{found.before_label}`, measured in the same run, alternating with this checkout",
+                   "generator": [asdict(m) for m in found.before]} if found.before else report.load_baseline(baseline))
+        sections += [report.kubeconform_section(found.kubeconform),
+                     report.generator_section(found.generator), report.scaling_section(found.generator),
                      report.checks_cost_section(found.generator),
                      report.baseline_section(found.generator, before) if before else None,
                      report.profile_section(found.profiles)]
@@ -171,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         facts["wrk"] = machine.tool_version(["wrk", "-v"])
     facts["load average at end"] = machine.load_average()
     facts["benchmark duration"] = f"{time.monotonic() - started:.0f} s"
-    sections, lines = sections_of(found, args.baseline), reading(found.generator, found.profiles, found.proxy)
+    sections = sections_of(found, args.baseline)
+    lines = reading(found.generator, found.profiles, found.proxy, found.kubeconform)
     print("\n".join(report.as_text(s) for s in sections) + "\n" + "\n".join(lines))
     output = args.output or (None if args.quick else RESULTS)
     if output:
@@ -182,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
                           encoding="utf-8")
         progress(f"wrote {output}")
     if args.json:
-        args.json.write_text(report.to_json(found.generator, found.proxy, facts, args.note), encoding="utf-8")
+        args.json.write_text(report.to_json(found.generator, found.proxy, facts, args.note, found.kubeconform,
+                                            found.before), encoding="utf-8")
         progress(f"wrote {args.json}")
     return 0
 

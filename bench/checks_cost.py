@@ -18,7 +18,7 @@ from pathlib import Path
 from bench.project import synthetic_project
 from generator.kube.check import validate_paths
 from generator.kube.config import resolve_options
-from generator.pipeline import run_render
+from generator.pipeline.render import run_render
 from generator.settings import Settings
 
 REPEATS = 9

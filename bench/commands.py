@@ -7,6 +7,7 @@ set size from `wait4` (ru_maxrss), so the benchmark's memory never counts.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,11 +27,17 @@ RUN_TIMEOUT_SECONDS = 300.0
 SCHEMA_ONLY = "validate --skip cel,native"
 COMMANDS: dict[str, tuple[str, ...]] = {
     "render": ("render",),  # from nothing: every file staged, fsynced and swapped in
-    "check": ("check",),  # the same render in memory, compared with the tree just written
+    "check": ("check",),  # the same render in memory, compared with the tree just written (and validated)
     "validate": ("validate", "--schema-location", str(CRD_SCHEMAS)),  # offline: local CRD schemas only
     # What validate was before CEL rules and native checks: schemas and cross-resource rules only.
     SCHEMA_ONLY: ("validate", "--skip", "cel,native", "--schema-location", str(CRD_SCHEMAS)),
 }
+# What `make check` runs in the measured checkout, one process after the other (read from its Makefile):
+# `check` alone since issue 20, `check` then `validate` before.
+GATE = "make check (the gate)"
+# `check` on a machine that has never run it: no compiled templates, no metaschema records yet.
+COLD = "check, empty cache"
+GATE_LINE = re.compile(r"^\t\$\(BIN\)/gemma-gitops (\w+)\s*$")
 
 
 class BenchError(RuntimeError):
@@ -78,12 +85,25 @@ def gemma_command() -> list[str]:
 
 
 def child_environment(scratch: Path, code: Path = REPO) -> dict[str, str]:
-    """Our environment with `code`'s generator first on the path, the schema cache in the scratch
-    directory and no schema-location override."""
-    env = {k: v for k, v in os.environ.items() if k not in ("GEMMA_GITOPS_SCHEMA_LOCATIONS", "PYTHONPATH")}
+    """Our environment with `code`'s generator first on the path, its caches in the scratch directory and
+    no schema-location override. Bytecode is written (to the scratch directory), as an installed tool has
+    it: a PYTHONDONTWRITEBYTECODE in the shell would make every run compile the package again."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("GEMMA_GITOPS_SCHEMA_LOCATIONS", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
     env["PYTHONPATH"] = str(code)
     env["XDG_CACHE_HOME"] = str(scratch / "cache")
+    env["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
     return env
+
+
+def gate_of(code: Path) -> tuple[tuple[str, ...], ...]:
+    """The commands `make check` runs in a checkout, in order: its Makefile's check recipe, else `check`."""
+    makefile = code / "Makefile"
+    if not makefile.is_file():
+        return (("check",),)
+    lines = makefile.read_text(encoding="utf-8").split("\ncheck:", 1)[-1].split("\n\n", 1)[0].splitlines()[1:]
+    found = tuple((m.group(1),) for m in map(GATE_LINE.match, lines) if m)
+    return found or (("check",),)
 
 
 def run_once(argv: list[str], cwd: Path, env: Mapping[str, str], timeout: float = RUN_TIMEOUT_SECONDS) -> Run:
@@ -107,18 +127,52 @@ def run_once(argv: list[str], cwd: Path, env: Mapping[str, str], timeout: float 
     return Run(seconds, usage.ru_maxrss)
 
 
-def measure_project(root: Path, case: Case, env: Mapping[str, str]) -> list[Measured]:
-    """Each command `case.runs` times, round-robin; an untimed render first warms caches and the tree."""
+def run_sequence(commands: tuple[tuple[str, ...], ...], root: Path, env: Mapping[str, str]) -> Run:
+    """Processes one after the other, as make runs a recipe: their summed time, the largest peak memory."""
+    runs = [run_once([*gemma_command(), "--root", str(root), *args], root, env) for args in commands]
+    return Run(sum(r.seconds for r in runs), max(r.max_rss_kib for r in runs))
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """A generator to measure: its code, the environment that runs it, and what its `make check` runs."""
+
+    code: Path
+    env: Mapping[str, str]
+    gate: tuple[tuple[str, ...], ...]
+
+
+def measure_project(root: Path, case: Case, checkouts: list[Checkout], scratch: Path) -> list[list[Measured]]:
+    """Each command of each checkout `case.runs` times, round-robin and alternating between the checkouts,
+    so all see the same load; an untimed render and check of each first warm its caches (bytecode,
+    compiled templates, metaschema records). One list of results per checkout."""
     base = [*gemma_command(), "--root", str(root)]
-    clear_outputs(root)
-    run_once([*base, "render"], root, env)
-    runs: dict[str, list[Run]] = {name: [] for name in COMMANDS}
-    for _ in range(case.runs):
-        for name, args in COMMANDS.items():
-            if name == "render":
-                clear_outputs(root)
-            runs[name].append(run_once([*base, *args], root, env))
-    return [Measured(case, name, tuple(found)) for name, found in runs.items()]
+    for checkout in checkouts:
+        clear_outputs(root)
+        run_once([*base, "render"], root, checkout.env)
+        run_once([*base, "check"], root, checkout.env)
+    names = (*COMMANDS, GATE, COLD)
+    runs: list[dict[str, list[Run]]] = [{name: [] for name in names} for _ in checkouts]
+    for index in range(case.runs):
+        for name in names:
+            for checkout, found in zip(checkouts, runs, strict=True):
+                found[name].append(_run_named(name, root, checkout, scratch / f"empty-cache-{case.envs}-{index}"))
+    return [[Measured(case, name, tuple(found[name])) for name in names] for found in runs]
+
+
+def _run_named(name: str, root: Path, checkout: Checkout, empty_cache: Path) -> Run:
+    """One measured run of a command (render from nothing; the gate as its processes; check on an empty cache)."""
+    if name == GATE:
+        return run_sequence(checkout.gate, root, checkout.env)
+    if name == COLD:
+        try:
+            return run_once([*gemma_command(), "--root", str(root), "check"], root,
+                            {**checkout.env, "XDG_CACHE_HOME": str(empty_cache)})
+        finally:
+            shutil.rmtree(empty_cache, ignore_errors=True)
+    if name == "render":
+        clear_outputs(root)
+    return run_once([*gemma_command(), "--root", str(root), *COMMANDS[name]], root, checkout.env)
 
 
 def cases(quick: bool) -> list[Case]:
@@ -129,19 +183,31 @@ def cases(quick: bool) -> list[Case]:
             *(Case(f"synthetic {n}", n, runs if n < 100 else big_runs, True) for n in (1, 10, 100))]
 
 
-def run_generator(quick: bool, progress: Callable[[str], None], code: Path = REPO) -> list[Measured]:
-    """Every case, each in a fresh scratch project removed afterwards; `code` is the checkout measured."""
+AfterCase = Callable[[Case, Path, Mapping[str, str]], None]
+
+
+def run_generator(quick: bool, progress: Callable[[str], None], code: Path = REPO,
+                  after_case: AfterCase | None = None, before: Path | None = None) -> tuple[list[Measured], list[Measured]]:
+    """Every case, each in a fresh scratch project removed afterwards: the results of `code`, and of
+    `before` (another checkout's generator, measured alternately with it in the same run) when given.
+    `after_case` gets each case's rendered project (and the environment to run it with) before it goes."""
     if not CRD_SCHEMAS.is_dir():
         raise BenchError(f"no CRD schemas at {CRD_SCHEMAS}: validate cannot run offline")
-    results: list[Measured] = []
+    results: list[list[Measured]] = [[], []]
     scratch = Path(tempfile.mkdtemp(prefix="gemma-bench-"))
     try:
-        env = child_environment(scratch, code)
+        checkouts = [Checkout(c, child_environment(scratch / f"code-{i}", c), gate_of(c))
+                     for i, c in enumerate([code, *([before] if before else [])])]
         for case in cases(quick):
-            progress(f"generator: {case.label}, {case.runs} run(s) of {', '.join(COMMANDS)}")
+            progress(f"generator: {case.label}, {case.runs} run(s) of {', '.join((*COMMANDS, GATE, COLD))}"
+                     + (f", alternating with {before}" if before else ""))
             dest = scratch / case.label.replace(" ", "-").replace("(", "").replace(")", "")
             root = synthetic_project(dest, case.envs) if case.synthetic else committed_project(dest)
-            results.extend(measure_project(root, case, env))
+            for index, found in enumerate(measure_project(root, case, checkouts, scratch)):
+                results[index].extend(found)
+            if after_case is not None:
+                run_once([*gemma_command(), "--root", str(root), "render"], root, checkouts[0].env)
+                after_case(case, root, checkouts[0].env)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return results
+    return results[0], results[1]

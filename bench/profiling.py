@@ -19,14 +19,17 @@ from pathlib import Path
 from bench.commands import COMMANDS, RUN_TIMEOUT_SECONDS, BenchError, child_environment
 from bench.project import REPO, clear_outputs, synthetic_project
 
-# (label, test on a profile entry's file name): the first match wins; the rest is "other".
-GROUPS: tuple[tuple[str, Callable[[str], bool]], ...] = (
-    ("PyYAML", lambda f: "/yaml/" in f),
-    ("jsonschema + referencing", lambda f: any(p in f for p in ("/jsonschema/", "/referencing/", "/rpds/"))),
-    ("Jinja2 (+ MarkupSafe)", lambda f: "/jinja2/" in f or "/markupsafe/" in f),
-    ("gemma-gitops (generator/)", lambda f: "/generator/" in f),
-    ("imports", lambda f: f.startswith("<frozen")),
-    ("C built-ins (I/O, json, re, ...)", lambda f: f == "~"),
+# (label, test on a profile entry's file and function name): the first match wins; the rest is "other".
+GROUPS: tuple[tuple[str, Callable[[str, str], bool]], ...] = (
+    ("PyYAML", lambda f, _: "/yaml/" in f),
+    ("jsonschema + referencing", lambda f, _: any(p in f for p in ("/jsonschema/", "/referencing/", "/rpds/"))),
+    ("jsonschema-rs", lambda f, fn: "jsonschema_rs" in f or "jsonschema_rs" in fn),
+    ("CEL (cel-expr-python)", lambda f, fn: "cel_expr_python" in f or "cel_expr_python" in fn),
+    ("Jinja2 (+ MarkupSafe)", lambda f, _: "/jinja2/" in f or "/markupsafe/" in f),
+    ("gemma-gitops: canonical YAML (yamlemit)", lambda f, _: f.endswith("generator/yamlemit.py")),
+    ("gemma-gitops (generator/)", lambda f, _: "/generator/" in f),
+    ("imports", lambda f, _: f.startswith("<frozen")),
+    ("C built-ins (I/O, json, re, ...)", lambda f, _: f == "~"),
 )
 # Work that must not grow with the number of environments: (label, file suffix, function).
 ONCE: tuple[tuple[str, str, str], ...] = (
@@ -34,7 +37,9 @@ ONCE: tuple[tuple[str, str, str], ...] = (
     ("Jinja2 template compiled", "jinja2/environment.py", "_parse"),
     ("Kubernetes schema compiled (bundled)", "generator/kube/registry.py", "compile_bundled_schema"),
     ("CRD schema compiled (schema location)", "generator/kube/registry.py", "compile_location_schema"),
-    ("JSON schema checked (check_schema)", "jsonschema/validators.py", "check_schema"),
+    ("schema checked against its metaschema (0 once recorded)", "jsonschema/validators.py", "check_schema"),
+    ("CEL expression compiled", "generator/kube/cel/engine.py", "compile_expression"),
+    ("document explained by jsonschema (invalid ones only)", "generator/jsonschemas.py", "_exact_errors"),
 )
 
 
@@ -50,17 +55,18 @@ class Profile:
     once: tuple[tuple[str, int], ...]
 
 
-def group_of(filename: str) -> str:
+def group_of(filename: str, function: str = "") -> str:
     """The library a profiled function belongs to."""
-    return next((label for label, test in GROUPS if test(filename)), "other")
+    return next((label for label, test in GROUPS if test(filename, function)), "other")
 
 
 def summarize_stats(stats: pstats.Stats, command: str, envs: int, top: int = 8) -> Profile:
     """Own time per group and per function, and how often the once-only work ran."""
     entries = stats.stats  # type: ignore[attr-defined]  # {(file, line, func): (cc, nc, tt, ct, callers)}
     groups: dict[str, float] = {}
-    for (filename, _, _), (_, _, own, _, _) in entries.items():
-        groups[group_of(filename)] = groups.get(group_of(filename), 0.0) + own
+    for (filename, _, function), (_, _, own, _, _) in entries.items():
+        group = group_of(filename, function)
+        groups[group] = groups.get(group, 0.0) + own
     total = sum(groups.values())
     ranked = sorted(entries.items(), key=lambda item: item[1][2], reverse=True)[:top]
     functions = tuple((_label(key), calls, own) for key, (_, calls, own, _, _) in ranked)

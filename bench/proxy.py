@@ -1,13 +1,19 @@
 """Auth proxy benchmarks: the rendered nginx.conf and auth.lua in a real nginx, on 127.0.0.1 only.
 
-The proxy is laid out and started by the test harness (tests/proxy/nginx_harness.py), with one
+The proxy is laid out and started by the test harness (testkit/nginx.py), with one
 change to the rendered file: `listen <port>;` becomes `listen 127.0.0.1:<port>;`, so nothing here
-listens beyond loopback. The worker count and everything else are the rendered defaults. The
-upstream is bench/upstream.py in its own process; every loop is bounded in count and in time.
+listens beyond loopback. Two proxies are measured side by side in one run: "after", this tree's,
+with its fairness limits (requests in flight per key and in all, failed authentications per
+address) raised out of the way of a load generator, and "before", the proxy as it was before
+issue 21 (BEFORE_REF), rendered by that commit's own generator. The worst-case memory under the
+connection limit comes from testkit/proxy_memory.py (the production defaults), in a private
+network namespace when run as root. The upstream is bench/upstream.py in its own process; every
+loop is bounded in count and in time.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
@@ -15,19 +21,21 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.project import REPO
 from bench.stats import Summary, percentile, summarize
 from generator.settings import Settings as GeneratorSettings
 from generator.values import load_schema, schema_defaults
-from tests.proxy import nginx_harness
-from tests.proxy.nginx_harness import (
+from testkit import nginx as nginx_harness
+from testkit.nginx import (
     Proxy,
     Runtime,
     find_runtime,
@@ -40,6 +48,15 @@ MODELS_PATH = "/v1/models"
 STREAM_BODY = b'{"model":"fake","stream":true,"messages":[{"role":"user","content":"hi"}]}'
 SOCKET_TIMEOUT = 5.0
 UPSTREAM_MAX_SECONDS = 900.0  # the fake exits by itself after this, whatever happens here
+BEFORE_REF = "14b5711"  # the last commit before issue 21's proxy changes
+# The fairness limits would turn a load generator's 50 connections into 429s: out of the way here
+# (with the memory limit the model then needs). The refusal scenarios measure 401s, then, with the
+# throttle on, 429s ("after, throttled": the defaults).
+AFTER_VALUES: dict[str, object] = {
+    "limits": {"concurrentRequests": 128, "concurrentPerKey": 128, "concurrentPerClient": 128,
+               "failedAuthPerMinute": 1_000_000},
+    "resources": {"limits": {"cpu": "50m", "memory": "512Mi"}},
+}
 
 
 class ProxyBenchError(RuntimeError):
@@ -94,34 +111,41 @@ class ProxyResults:
     nginx: str
     worker_processes: int
     direct: Latency
-    proxied: Latency
-    throughput: tuple[Throughput, ...]  # in the order of scenarios(): direct, valid, wrong, direct and valid at the pool
+    proxied: Latency  # this tree's proxy
+    before: Latency | None  # the proxy at BEFORE_REF
+    throughput: tuple[Throughput, ...]  # in the order of scenarios()
     upstream_pool: int
     cpu_limit: float  # cores: the auth-proxy container's rendered limit
     memory: Memory
+    worst: dict[str, Any] | None  # testkit/proxy_memory.py's measurement
     settings: Settings
+
+    def load(self, proxy: str, key: str) -> Throughput | None:
+        """The throughput of one scenario: a proxy ("direct", "after", "before", "throttled") and a key."""
+        return next((t for t in self.throughput if (t.scenario.proxy, t.scenario.key) == (proxy, key)), None)
 
     @property
     def fake(self) -> Throughput:
-        return self.throughput[0]
+        found = self.load("direct", KEY)
+        assert found is not None
+        return found
 
     @property
     def authorized(self) -> Throughput:
-        return self.throughput[1]
+        found = self.load("after", KEY)
+        assert found is not None
+        return found
 
     @property
     def rejected(self) -> Throughput:
-        return self.throughput[2]
+        found = self.load("after", WRONG_KEY)
+        assert found is not None
+        return found
 
     @property
     def authorized_ratio(self) -> float:
         """Valid-key requests per second through the proxy over the fake's own, at the same concurrency."""
         return self.authorized.rps.median / self.fake.rps.median
-
-    @property
-    def pool_ratio(self) -> float:
-        """The same ratio with no more connections than the upstream keep-alive pool holds."""
-        return self.throughput[4].rps.median / self.throughput[3].rps.median
 
 
 # -- processes ---------------------------------------------------------------------------------
@@ -173,13 +197,45 @@ def bind_loopback(conf: str, port: int) -> str:
     return conf.replace(listen, f"listen {HOST}:{port};")
 
 
-@contextmanager
-def loopback_proxy(runtime: Runtime, upstream_port: int) -> Iterator[Proxy]:
-    """The rendered proxy (default values) in front of `upstream_port`, accepting KEY, on 127.0.0.1 only."""
-    def on_loopback(files: dict[str, str], port: int) -> dict[str, str]:
-        return {**files, "nginx.conf": bind_loopback(files["nginx.conf"], port)}
+def before_files(tree: Path, port: int, upstream_port: int) -> dict[str, str]:
+    """The proxy files BEFORE_REF's own generator renders for these ports (its default values)."""
+    script = ("import json, sys, tempfile, pathlib\n"
+              "from tests.proxy.nginx_harness import render_proxy_files, values_for\n"
+              "with tempfile.TemporaryDirectory() as d:\n"
+              "    files = render_proxy_files(pathlib.Path(d), values_for(int(sys.argv[1]), int(sys.argv[2])))\n"
+              "print(json.dumps(files))\n")
+    done = subprocess.run([sys.executable, "-c", script, str(port), str(upstream_port)], cwd=tree, capture_output=True,
+                          text=True, timeout=60, check=False, env={**os.environ, "PYTHONPATH": str(tree)})
+    if done.returncode != 0:
+        raise ProxyBenchError(f"{BEFORE_REF} did not render its proxy: {done.stderr.strip()[-500:]}")
+    return dict(json.loads(done.stdout))
 
-    with nginx_harness.running_proxy(runtime, upstream_port, key_text=f"{KEY}\n", adapt=on_loopback) as proxy:
+
+@contextmanager
+def before_tree(ref: str = BEFORE_REF) -> Iterator[Path | None]:
+    """BEFORE_REF's generator, tests harness and schema, checked out from git into a scratch directory;
+    None when this is not a git checkout holding it."""
+    with tempfile.TemporaryDirectory(prefix="gemma-bench-before-") as scratch:
+        archive = subprocess.run(["git", "archive", ref, "generator", "schemas", "tests"], cwd=REPO, capture_output=True,
+                                 timeout=60, check=False)
+        if archive.returncode != 0:
+            yield None
+            return
+        subprocess.run(["tar", "-x", "-C", scratch], input=archive.stdout, check=True, timeout=60)
+        yield Path(scratch)
+
+
+@contextmanager
+def loopback_proxy(runtime: Runtime, upstream_port: int, before: Path | None = None,
+                   values: dict[str, Any] | None = None) -> Iterator[Proxy]:
+    """The proxy in front of `upstream_port`, accepting KEY, on 127.0.0.1 only: this tree's with `values`
+    over the defaults, or, with `before`, the one that tree renders."""
+    def on_loopback(files: dict[str, str], port: int) -> dict[str, str]:
+        chosen = before_files(before, port, upstream_port) if before else files
+        return {**chosen, "nginx.conf": bind_loopback(chosen["nginx.conf"], port)}
+
+    with nginx_harness.running_proxy(runtime, upstream_port, values, key_text=f"{KEY}\n", adapt=on_loopback) as proxy:
+        proxy.settled_error_log()  # the workers are up and have read the key
         yield proxy
 
 
@@ -245,25 +301,25 @@ def latency(samples_ns: list[int]) -> Latency:
     return Latency(summarize(ms).median, percentile(ms, 0.9), percentile(ms, 0.99), len(ms))
 
 
-def time_to_first_event(direct_port: int, proxy_port: int, settings: Settings) -> tuple[Latency, Latency]:
-    """Interleaved requests straight to the upstream and through the proxy, same fake, kept-alive."""
-    direct, proxied = StreamClient(direct_port), StreamClient(proxy_port)
+def time_to_first_event(ports: list[int], settings: Settings) -> list[Latency]:
+    """Interleaved requests to each port (the upstream, then proxies), same fake, kept-alive; the order
+    rotates every round so none always goes first."""
+    clients = [StreamClient(port) for port in ports]
     try:
         for _ in range(settings.ttfb_warmup):
-            direct.first_event_ns()
-            proxied.first_event_ns()
-        times: tuple[list[int], list[int]] = ([], [])
+            for client in clients:
+                client.first_event_ns()
+        times: list[list[int]] = [[] for _ in clients]
         deadline = time.monotonic() + settings.ttfb_deadline_seconds
         for i in range(settings.ttfb_requests):
             if time.monotonic() > deadline:
                 break
-            order = ((0, direct), (1, proxied)) if i % 2 == 0 else ((1, proxied), (0, direct))
-            for slot, client in order:
-                times[slot].append(client.first_event_ns())
+            for slot in (*range(i % len(clients), len(clients)), *range(i % len(clients))):
+                times[slot].append(clients[slot].first_event_ns())
     finally:
-        direct.close()
-        proxied.close()
-    return latency(times[0]), latency(times[1])
+        for client in clients:
+            client.close()
+    return [latency(found) for found in times]
 
 
 # -- throughput ---------------------------------------------------------------------------------
@@ -282,10 +338,10 @@ class WrkRun:
 
 @dataclass(frozen=True)
 class Scenario:
-    """One wrk load: through the proxy or straight to the fake, with a key, at a concurrency."""
+    """One wrk load: straight to the fake or through one of the proxies, with a key, at a concurrency."""
 
     label: str
-    via_proxy: bool
+    proxy: str  # "direct", "after", "before", "throttled"
     key: str
     connections: int
     expect_errors: bool = False
@@ -354,14 +410,18 @@ def throughput(scenario: Scenario, runs: list[WrkRun]) -> Throughput:
                       sum(r.socket_errors for r in runs), cpu)
 
 
-def scenarios(settings: Settings, pool: int) -> list[Scenario]:
-    """The fake alone, the proxy with a valid and a wrong key; then both at the upstream pool's size."""
+def scenarios(settings: Settings, before: bool) -> list[Scenario]:
+    """The fake alone; this tree's proxy with a valid and a wrong key, and with its failed-auth throttle on
+    (its defaults: after 30 failures a minute, 429 without a key check); the proxy before, both keys."""
     c = settings.wrk_connections
-    return [Scenario("fake upstream alone (direct)", False, KEY, c),
-            Scenario("proxy, valid key (200)", True, KEY, c),
-            Scenario("proxy, wrong key (401)", True, WRONG_KEY, c, expect_errors=True),
-            Scenario(f"fake upstream alone, -c{pool}", False, KEY, pool),
-            Scenario(f"proxy, valid key, -c{pool}", True, KEY, pool)]
+    found = [Scenario("fake upstream alone (direct)", "direct", KEY, c),
+             Scenario("proxy after, valid key (200)", "after", KEY, c),
+             Scenario("proxy after, wrong key (401)", "after", WRONG_KEY, c, expect_errors=True),
+             Scenario("proxy after, wrong key, throttled (429)", "throttled", WRONG_KEY, c, expect_errors=True)]
+    if before:
+        found += [Scenario("proxy before, valid key (200)", "before", KEY, c),
+                  Scenario("proxy before, wrong key (401)", "before", WRONG_KEY, c, expect_errors=True)]
+    return found
 
 
 def upstream_pool(proxy: Proxy) -> int:
@@ -379,18 +439,21 @@ def status_of(port: int, key: str) -> int:
     return int(head.split(b" ", 2)[1])
 
 
-def requests_per_second(upstream: Upstream, proxy: Proxy, settings: Settings) -> list[Throughput]:
+def requests_per_second(upstream: Upstream, proxies: dict[str, Proxy], settings: Settings) -> list[Throughput]:
     """Every scenario `wrk_repeats` times, round-robin, with the CPU each process spent."""
-    if status_of(proxy.port, KEY) != 200 or status_of(proxy.port, WRONG_KEY) != 401:
-        raise ProxyBenchError("the proxy does not answer 200 to the key and 401 to a wrong one")
-    watched = {"nginx workers": proxy.pids()[1:], "fake upstream": [upstream.pid]}
-    planned = scenarios(settings, upstream_pool(proxy) or settings.wrk_connections)
+    for name, proxy in proxies.items():
+        if status_of(proxy.port, KEY) != 200 or status_of(proxy.port, WRONG_KEY) != 401:
+            raise ProxyBenchError(f"the {name} proxy does not answer 200 to the key and 401 to a wrong one")
+    planned = scenarios(settings, "before" in proxies)
     runs: list[list[WrkRun]] = [[] for _ in planned]
     for _ in range(settings.wrk_repeats):
         for scenario, found in zip(planned, runs, strict=True):
-            port = proxy.port if scenario.via_proxy else upstream.port
-            found.append(wrk(port, scenario.key, scenario.connections, settings, watched))
-            proxy.access_log.write_bytes(b"")  # one line per request: keep the scratch file small
+            target = proxies.get(scenario.proxy)
+            watched = {"nginx workers": target.pids()[1:] if target else [], "fake upstream": [upstream.pid]}
+            found.append(wrk(target.port if target else upstream.port, scenario.key, scenario.connections, settings,
+                             watched))
+            for each in proxies.values():
+                each.access_log.write_bytes(b"")  # one line per request: keep the scratch files small
     return [throughput(scenario, found) for scenario, found in zip(planned, runs, strict=True)]
 
 
@@ -466,18 +529,33 @@ def preflight() -> Runtime:
     return runtime
 
 
+def worst_case_memory() -> dict[str, Any] | None:
+    """testkit/proxy_memory.py: the production defaults at their worst, in a private network
+    namespace when run as root (thousands of loopback connections disturb nobody)."""
+    command = [sys.executable, "-m", "testkit.proxy_memory"]
+    if os.geteuid() == 0 and shutil.which("unshare") and shutil.which("ip"):
+        command = ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *command]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    return dict(json.loads(done.stdout)) if done.returncode == 0 else None
+
+
 def run_proxy(runtime: Runtime, settings: Settings, progress: Callable[[str], None]) -> ProxyResults:
-    """Memory, time to first event and throughput, each on a freshly started proxy."""
-    with fake_upstream() as upstream:
-        progress(f"proxy: memory with {settings.streams} open streams")
-        with loopback_proxy(runtime, upstream.port) as proxy:
+    """Memory, time to first event and throughput, each on freshly started proxies."""
+    with fake_upstream() as upstream, before_tree() as before, ExitStack() as stack:
+        progress(f"proxy: memory with {settings.streams} open streams, then at its worst")
+        with loopback_proxy(runtime, upstream.port, values=AFTER_VALUES) as proxy:
             workers, pool, mem = worker_processes(proxy), upstream_pool(proxy), memory(proxy, settings)
+        worst = worst_case_memory()
+        proxies = {"after": stack.enter_context(loopback_proxy(runtime, upstream.port, values=AFTER_VALUES)),
+                   "throttled": stack.enter_context(loopback_proxy(runtime, upstream.port))}
+        if before is not None:
+            proxies["before"] = stack.enter_context(loopback_proxy(runtime, upstream.port, before=before))
         progress(f"proxy: time to first event, {settings.ttfb_requests} requests each way")
-        with loopback_proxy(runtime, upstream.port) as proxy:
-            direct, proxied = time_to_first_event(upstream.port, proxy.port, settings)
+        ports = [upstream.port, proxies["after"].port, *([proxies["before"].port] if before is not None else [])]
+        direct, proxied, *was = time_to_first_event(ports, settings)
         progress(f"proxy: wrk -t{settings.wrk_threads} -d{settings.wrk_seconds}s, {settings.wrk_repeats} round(s) of "
-                 f"{len(scenarios(settings, pool))} loads")
-        with loopback_proxy(runtime, upstream.port) as proxy:
-            loads = requests_per_second(upstream, proxy, settings)
-    return ProxyResults(nginx_version(runtime), workers, direct, proxied, tuple(loads), pool, proxy_cpu_limit(), mem,
-                        settings)
+                 f"{len(scenarios(settings, before is not None))} loads")
+        loads = requests_per_second(upstream, proxies, settings)
+    return ProxyResults(nginx_version(runtime), workers, direct, proxied, was[0] if was else None, tuple(loads), pool,
+                        proxy_cpu_limit(), mem, worst, settings)

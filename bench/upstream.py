@@ -1,6 +1,6 @@
 """A fast stand-in for llama-server: asyncio protocol, raw HTTP/1.1, keep-alive, SSE streams.
 
-The test fake (tests/proxy/fake_llama.py) is a thread per connection and records everything;
+The test fake (testkit/fake_llama.py) is a thread per connection and records everything;
 this one records nothing and answers from prebuilt bytes, so in a benchmark the proxy, not the
 fake, is what is measured. It listens on 127.0.0.1 only and exits after `--max-seconds`.
 

@@ -17,7 +17,8 @@ from .diffing.gitref import Base, BaseTree, base_tree, repository_prefix, resolv
 from .diffing.report import FORMATS, Report
 from .diffing.resources import Resources, collect, diff_environments
 from .errors import EXIT_OK
-from .pipeline import render_all, session
+from .pipeline import session
+from .pipeline.render import render_all
 from .settings import Settings
 
 Echo = Callable[[str], None]

@@ -18,6 +18,7 @@ from dataclasses import replace as with_
 
 from .capacity.budget import KV_TYPES, Budget, LlamaSettings, predict
 from .capacity.catalog import Geometry
+from .capacity.platform import CpuPlatform
 from .capacity.quantity import GiB, MiB, format_bytes, parse_bytes, parse_cpu
 from .capacity.serving import replicas_for
 from .plan import Capacity, Plan
@@ -37,7 +38,7 @@ PlanGuard = Callable[[Plan], list[Problem]]
 # `acknowledge` keys are exactly these (tests/test_guards.py keeps the two equal).
 WARNINGS: dict[str, str] = {
     "memory-headroom": "less than 10% of the memory limit is left after the predicted budget",
-    "memory-request": "the memory request is below weights + KV cache",
+    "memory-request": "the memory request is below weights + repacked weights + KV cache",
     "embeddings-memory": "--embeddings costs over 256 MiB of compute and output buffers",
     "context-beyond-training": "each slot gets more context than the model was trained on",
     "cache-volume-room": "the model cache volume leaves little room beside the model file",
@@ -81,7 +82,7 @@ def breakdown(budget: Budget) -> str:
     return ", ".join(f"{name} {format_bytes(size)}" for name, size in budget.parts() if size)
 
 
-def limit_fixes(g: Geometry, s: LlamaSettings, budget: Budget) -> list[str]:
+def limit_fixes(g: Geometry, s: LlamaSettings, budget: Budget, platform: CpuPlatform) -> list[str]:
     """Concrete changes that shrink the budget, each with what it saves."""
     options = [
         ("llama.contextSize", f"{s.context_size} → {max(MIN_SLOT_CONTEXT * s.parallel, s.context_size // 2)}",
@@ -93,7 +94,7 @@ def limit_fixes(g: Geometry, s: LlamaSettings, budget: Budget) -> list[str]:
     ]
     fixes = []
     for key, change, smaller in options:
-        saved = budget.total - predict(g, smaller).total
+        saved = budget.total - predict(g, smaller, platform).total
         if saved > 0:
             fixes.append(f"{key} {change} saves {format_bytes(saved)}")
     return fixes
@@ -104,7 +105,7 @@ def memory_limit_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
     fit, budget, path = capacity.fit, capacity.budget, "llama.resources.limits.memory"
     assert fit.limit is not None  # the schema requires limits.memory
     if not fit.fits:
-        fixes = limit_fixes(capacity.geometry, capacity.settings, budget)
+        fixes = limit_fixes(capacity.geometry, capacity.settings, budget, capacity.platform)
         fixes.append(f"or raise {path} to at least {math.ceil(fit.total / (256 * MiB)) * 256}Mi")
         return [_error(plan, path, f"the predicted memory {format_bytes(fit.total)} exceeds the limit "
                        f"{format_bytes(fit.limit)} by {format_bytes(fit.total - fit.limit)} "
@@ -123,8 +124,9 @@ def memory_request_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
     if fit.request is None or fit.request >= fit.floor:
         return []
     return [_warning(plan, "llama.resources.requests.memory", f"the request {format_bytes(fit.request)} is below "
-                     f"weights + KV cache ({format_bytes(fit.floor)}): the scheduler may place the pod on a node "
-                     f"without room for the model; request at least {math.ceil(fit.floor / MiB)}Mi", "memory-request")]
+                     f"weights + repacked weights + KV cache ({format_bytes(fit.floor)}): the scheduler may place the pod "
+                     f"on a node without room for the model; request at least {math.ceil(fit.floor / MiB)}Mi",
+                     "memory-request")]
 
 
 def embeddings_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
@@ -132,10 +134,12 @@ def embeddings_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
     s, g = capacity.settings, capacity.geometry
     if not s.embeddings:
         return []
-    cost = predict(g, s).total - predict(g, with_(s, embeddings=False)).total
+    platform = capacity.platform
+    cost = predict(g, s, platform).total - predict(g, with_(s, embeddings=False), platform).total
     if cost < EMBEDDINGS_COST_WARNING:
         return []
-    cheaper = predict(g, with_(s, ubatch_size=128)).total - predict(g, with_(s, ubatch_size=128, embeddings=False)).total
+    cheaper = (predict(g, with_(s, ubatch_size=128), platform).total
+               - predict(g, with_(s, ubatch_size=128, embeddings=False), platform).total)
     return [_warning(plan, "llama.embeddings", f"embeddings cost {format_bytes(cost)} here (logits for "
                      f"{s.ubatch_size} tokens x {g.n_vocab} vocabulary entries, in the compute and output buffers); "
                      f"llama.ubatchSize 128 would cut that to {format_bytes(cheaper)}, or turn embeddings off if unused",
@@ -237,6 +241,27 @@ def startup_window_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
                    "llama.startup.probePeriodSeconds", "startup-window")]
 
 
+# -- the auth proxy ---------------------------------------------------------------------------------
+
+
+def proxy_memory_problems(plan: Plan) -> list[Problem]:
+    """The proxy's connections and requests in flight, each at its measured worst, must fit its memory limit,
+    and there must be connections enough for the requests in flight."""
+    limits, proxy = plan.proxy_limits, plan.spec.proxy
+    if limits.worker_connections < limits.needed_connections:
+        return [_error(plan, "proxy.workerConnections", f"{limits.worker_connections} worker connections are fewer than "
+                       f"the {limits.needed_connections} that {limits.concurrent_requests} requests in flight (two each) "
+                       "and the upstream pool need; lower proxy.limits.concurrentRequests or proxy.upstreamKeepalive, or "
+                       "raise proxy.workerConnections or proxy.resources.limits.memory", "proxy-memory")]
+    if limits.worker_connections > limits.fitting_connections:
+        return [_error(plan, "proxy.resources.limits.memory", f"{limits.worker_connections} worker connections and "
+                       f"{limits.concurrent_requests} requests in flight need {limits.memory_worst_bytes / MiB:.1f} MiB at "
+                       f"worst, over {limits.memory_usable_bytes / MiB:.1f} MiB (75% of {proxy.resources.limits.memory}); "
+                       "lower proxy.workerConnections, proxy.limits.concurrentRequests or proxy.limits.completionBodyKiB, "
+                       "or raise the limit", "proxy-memory")]
+    return []
+
+
 # -- GPU and exposure ----------------------------------------------------------------------------
 
 
@@ -285,7 +310,8 @@ def serving_target_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
 
 # -- the entry point -----------------------------------------------------------------------------
 
-PLAN_GUARDS: tuple[PlanGuard, ...] = (requests_within_limits_problems, autoscaling_range_problems, distinct_ports_problems)
+PLAN_GUARDS: tuple[PlanGuard, ...] = (requests_within_limits_problems, autoscaling_range_problems, distinct_ports_problems,
+                                      proxy_memory_problems)
 GUARDS: tuple[Guard, ...] = (
     cache_type_problems, memory_limit_problems, memory_request_problems, embeddings_problems,
     threads_problems, slot_context_problems, cache_volume_problems, startup_window_problems, gpu_memory_problems,

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from . import tree
 from .errors import EXIT_FAILED, EXIT_OK, GeneratorError, ValuesError
-from .pipeline import guarded, render_all, run_render
+from .pipeline.plans import guarded
+from .pipeline.render import render_all, run_render
 from .plan import build_plan
 from .scaffold import MANAGED_MARK, Answers, Rendered, all_files, is_managed, managed_files
 from .settings import MARKER, PACKAGED_SCHEMA, VALUES_DIR, Settings

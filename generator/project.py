@@ -15,6 +15,7 @@ rendered with (`init` writes it; CI installs that version).
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,10 +69,12 @@ def read_marker(root: Path) -> Marker:
     return Marker(version)
 
 
-def pin_warning(root: Path, running: str) -> str | None:
-    """A warning when the project pins another gemma-gitops version than the one running, else None."""
+def pin_warning(root: Path, running: Callable[[], str]) -> str | None:
+    """A warning when the project pins another gemma-gitops version than the one running, else None
+    (the running version is asked for only when there is a pin: reading it costs an import)."""
     pinned = read_marker(root).version
-    if pinned is None or pinned == running:
+    if pinned is None or pinned == running():
         return None
-    return (f"warning: {MARKER} pins gemma-gitops {pinned}, this is {running}: its output may differ from what CI "
-            f"renders (`gemma-gitops init` shows what moving the project to {running} changes)")
+    running_version = running()
+    return (f"warning: {MARKER} pins gemma-gitops {pinned}, this is {running_version}: its output may differ from "
+            f"what CI renders (`gemma-gitops init` shows what moving the project to {running_version} changes)")

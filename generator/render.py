@@ -11,6 +11,7 @@ import hashlib
 import json
 import types
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -30,6 +31,7 @@ PROXY_CONF_DIR = "conf"  # ConfigMap: nginx.conf, auth.lua
 PROXY_SECRET_DIR = "secrets"  # Secret volume: api-key (no subPath, so the kubelet refreshes it)
 PROXY_RUN_DIR = "run"  # emptyDir: pid file and nginx temp paths (the root filesystem is read-only)
 API_KEY_FILE = "api-key"
+TEMPLATE_CACHE_SUBDIR = "templates"  # under the cache directory: compiled templates
 MODEL_DIR = "/models"
 
 RESOURCE_TEMPLATES = (
@@ -63,9 +65,32 @@ def quote(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=_plain)
 
 
+class TemplateCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept between runs: compiling the 16 templates was half of rendering one
+    environment (bench/). Jinja keys each by the template's name and source checksum and the Python
+    version, and writes it beside its place before renaming it in; an entry it cannot read is a miss."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        super().__init__(str(directory), "%s.jinja2")
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # a truncated or foreign file (pickle and marshal raise anything): compile again
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass  # a cache that cannot be written costs the next run a compile, nothing else
+
+
 @cache
-def jinja_env() -> jinja2.Environment:
-    """One template environment for the process: templates compile once and are reused."""
+def jinja_env(cache_dir: Path | None = None) -> jinja2.Environment:
+    """One template environment per cache directory for the process: templates compile once and are
+    reused, and with a cache directory their compiled form is kept for the next run."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("generator", "templates"),
         undefined=jinja2.StrictUndefined,
@@ -73,15 +98,26 @@ def jinja_env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        bytecode_cache=_template_cache(cache_dir),
     )
     env.filters["q"] = quote
     return env
 
 
-def render_template(name: str, context: dict[str, Any]) -> str:
+def _template_cache(cache_dir: Path | None) -> TemplateCache | None:
+    """The compiled-template cache under the cache directory; none when it cannot be made."""
+    if cache_dir is None:
+        return None
+    try:
+        return TemplateCache(cache_dir / TEMPLATE_CACHE_SUBDIR)
+    except OSError:
+        return None
+
+
+def render_template(name: str, context: dict[str, Any], env: jinja2.Environment | None = None) -> str:
     """Render one template; a failure names the template and line."""
     try:
-        return jinja_env().get_template(name).render(context)
+        return (env or jinja_env()).get_template(name).render(context)
     except jinja2.TemplateError as err:
         line = getattr(err, "lineno", None)
         where = f"line {line}" if line else ""
@@ -123,6 +159,8 @@ def llama_args(plan: Plan) -> list[str]:
         # The compute-buffer budget assumes flash attention, and a quantized V cache requires it.
         "--flash-attn", "on",
         "--timeout", str(plan.timeouts.llama_seconds),
+        # The default for a request that names no max_tokens; the proxy refuses any that asks for more.
+        "--n-predict", str(plan.proxy_limits.max_tokens),
         # One HTTP thread per connection nginx may keep open (each holds one in cpp-httplib), plus
         # two for anything else, e.g. `kubectl exec ... curl localhost:8000/health`.
         "--threads-http", str(proxy.upstream_keepalive * proxy.worker_processes + 2),
@@ -136,13 +174,14 @@ def llama_args(plan: Plan) -> list[str]:
     return args
 
 
-def proxy_files(plan: Plan) -> dict[str, str]:
+def proxy_files(plan: Plan, env: jinja2.Environment | None = None) -> dict[str, str]:
     """The proxy ConfigMap's data: nginx.conf rendered from the plan, the Lua auth script as written."""
+    env = env or jinja_env()
     context = {"spec": plan.spec, "key_file": f"{PROXY_SECRET_DIR}/{API_KEY_FILE}", "run_dir": PROXY_RUN_DIR,
-               "conf_dir": PROXY_CONF_DIR, "timeouts": plan.timeouts}
+               "conf_dir": PROXY_CONF_DIR, "timeouts": plan.timeouts, "limits": plan.proxy_limits}
     return {
-        "nginx.conf": render_template("proxy/nginx.conf.j2", context),
-        "auth.lua": jinja_env().loader.get_source(jinja_env(), "proxy/auth.lua")[0],  # type: ignore[union-attr]
+        "nginx.conf": render_template("proxy/nginx.conf.j2", context, env),
+        "auth.lua": env.loader.get_source(env, "proxy/auth.lua")[0],  # type: ignore[union-attr]
     }
 
 
@@ -152,11 +191,11 @@ def checksum(data: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:40]
 
 
-def context(plan: Plan) -> dict[str, Any]:
+def context(plan: Plan, env: jinja2.Environment | None = None) -> dict[str, Any]:
     """Everything the resource templates see."""
     if plan.capacity is None:
         raise TemplateError(f"{plan.file}: cannot render without the model's geometry", plan.problems)
-    files = proxy_files(plan)
+    files = proxy_files(plan, env)
     return {
         "plan": plan,
         "spec": plan.spec,
@@ -171,6 +210,7 @@ def context(plan: Plan) -> dict[str, Any]:
         "timeouts": plan.timeouts,
         "proxy": {"prefix": PROXY_PREFIX, "conf_dir": PROXY_CONF_DIR, "secret_dir": PROXY_SECRET_DIR,
                   "run_dir": PROXY_RUN_DIR},
+        "proxy_limits": plan.proxy_limits,
         "model_dir": MODEL_DIR,
         "rendered_path": f"{RENDERED_DIR}/{plan.env}",
     }
@@ -188,17 +228,19 @@ def parse_rendered(text: str, template: str) -> dict[str, Any] | None:
     return doc
 
 
-def render_plan(plan: Plan) -> list[Manifest]:
-    """Every manifest of one environment, sorted by path, then its Argo CD Application."""
-    ctx = context(plan)
+def render_plan(plan: Plan, cache_dir: Path | None = None) -> list[Manifest]:
+    """Every manifest of one environment, sorted by path, then its Argo CD Application; with a cache
+    directory, compiled templates are kept there between runs."""
+    env = jinja_env(cache_dir)
+    ctx = context(plan, env)
     resources = []
     for template in RESOURCE_TEMPLATES:
-        doc = parse_rendered(render_template(f"resources/{template}", ctx), template)
+        doc = parse_rendered(render_template(f"resources/{template}", ctx, env), template)
         if doc is not None:
             path = f"{RENDERED_DIR}/{plan.env}/{manifest.file_name(doc)}"
             resources.append(manifest.build(path, waivers.annotate(doc), plan.file))
     template = "argocd/applicationset.yaml.j2" if plan.spec.argocd.application_set.enabled else "argocd/application.yaml.j2"
-    application = parse_rendered(render_template(template, ctx), template)
+    application = parse_rendered(render_template(template, ctx, env), template)
     if application is None:
         raise TemplateError(f"template {template} rendered nothing")
     return [*sorted(resources, key=lambda m: m.path), manifest.build(f"{ARGOCD_DIR}/{plan.env}.yaml", application, plan.file)]

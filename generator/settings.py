@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,16 +31,25 @@ class Override:
     kind: str = "file"  # "set" or "file"
 LOCK_WAIT_SECONDS = 10.0  # how long a command waits for another run's project lock (a full render takes about 1 s)
 
+CACHE_NAME = "gemma-gitops"
+
+
+def cache_home(environ: Mapping[str, str]) -> Path:
+    """`$XDG_CACHE_HOME/gemma-gitops`, else `~/.cache/gemma-gitops`: what runs keep for the next one."""
+    return Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / CACHE_NAME
+
 
 @dataclass(frozen=True)
 class Settings:
     """The project root, the environments a command works on (empty: all of them), extra value layers,
-    and how long to wait for another run's project lock."""
+    how long to wait for another run's project lock, and where compiled templates are kept between runs
+    (None: nowhere)."""
 
     root: Path
     envs: tuple[str, ...] = ()
     overrides: tuple[Override, ...] = ()
     lock_wait_seconds: float = LOCK_WAIT_SECONDS
+    cache_dir: Path | None = None
 
     @property
     def values_dir(self) -> Path:

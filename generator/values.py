@@ -15,8 +15,7 @@ import json
 import math
 import os
 import re
-import stat
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -26,16 +25,16 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import SchemaError, ValidationError
 from jsonschema.protocols import Validator
+from referencing import Registry, Resource
 
 from . import credentials, kubeschemas, yamlio
 from .errors import ValuesError
 from .problems import KeyPath, Problem, key_path
-from .settings import SHARED_LAYER, Settings
+from .settings import PACKAGED_SCHEMA, SHARED_LAYER, Settings
+from .valuefiles import ENV_NAME, environment_names, read_text
 
 Where = Mapping[KeyPath, tuple[str, int]]  # key path → (file, line) of the layer that last set it (0: no line)
-ENV_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
 ENV_NAME_MAX = 63  # an RFC 1123 label: it names a directory, an Application and a label value
-MAX_FILE_BYTES = 4 * yamlio.VALUES_LIMITS.max_chars  # UTF-8 takes at most 4 bytes a character
 # The tags a values file may carry, explicitly or as resolved: the YAML core schema's. `!!python/name`,
 # `!!binary`, `!!set` or an application tag would mean something no values key expects.
 PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in
@@ -261,6 +260,34 @@ StrictValidator = validators.extend(
 KUBERNETES_KEYWORD = "x-kubernetes-definition"
 
 
+@cache
+def _definitions(version: str) -> Registry[Any]:
+    """A referencing registry holding one version's `_definitions.json`."""
+    contents = kubeschemas.definitions_document(version)
+    registry: Registry[Any] = Registry().with_resource(contents["$id"], Resource.from_contents(contents))
+    return registry
+
+
+@cache
+def definition_validator(name: str, version: str) -> Draft202012Validator:
+    """A validator for one API type (`io.k8s.api.core.v1.Toleration`) of one Kubernetes minor."""
+    schema = {"$ref": f"{kubeschemas.DEFINITIONS_ID}#/$defs/{name}"}
+    return Draft202012Validator(schema, registry=_definitions(version))
+
+
+def definition_errors(name: str, instance: Any, versions: Iterable[str]) -> Iterator[tuple[ValidationError, tuple[str, ...]]]:
+    """Every error of `instance` against the API type `name`, once, with the versions it occurs in."""
+    known = kubeschemas.available_versions()
+    wanted = tuple(v for v in versions if v in known) or known[-1:]
+    seen: dict[tuple[str, str], tuple[ValidationError, list[str]]] = {}
+    for version in wanted:
+        for error in definition_validator(name, version).iter_errors(instance):
+            key = (error.json_path, error.message)
+            seen.setdefault(key, (error, []))[1].append(version)
+    for _, (error, found) in sorted(seen.items()):
+        yield error, tuple(found) if len(found) < len(wanted) else ()
+
+
 def values_validator(schema: Mapping[str, Any], versions: tuple[str, ...]) -> Validator:
     """The values schema's validator, with KUBERNETES_KEYWORD checked against these Kubernetes versions."""
     return _validator_class(versions)(schema)
@@ -272,7 +299,7 @@ def _validator_class(versions: tuple[str, ...]) -> Any:
 
     def kubernetes_type(validator: Validator, name: str, instance: Any,
                         subschema: Mapping[str, Any]) -> Iterator[ValidationError]:
-        for error, only in kubeschemas.definition_errors(name, instance, versions):
+        for error, only in definition_errors(name, instance, versions):
             error.note = f" [Kubernetes {', '.join(only)} only]" if only else ""  # type: ignore[attr-defined]
             yield error
 
@@ -384,11 +411,18 @@ def load_schema(settings: Settings) -> dict[str, Any]:
         text = settings.schema_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise ValuesError(f"cannot read the values schema {settings.schema_path}: {err}") from err
-    problem = schema_problem(text)
+    # The schema the package carries is checked against its metaschema by the tests, not on every run.
+    problem = "" if text == packaged_schema_text() else schema_problem(text)
     if problem:
         raise ValuesError(f"cannot read the values schema {settings.schema_path}: {problem}")
     schema: dict[str, Any] = json.loads(text)
     return schema
+
+
+@cache
+def packaged_schema_text() -> str:
+    """The text of the values schema the package carries."""
+    return PACKAGED_SCHEMA.read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=8)
@@ -404,47 +438,10 @@ def schema_problem(text: str) -> str:
     return "" if isinstance(schema, dict) else "not a JSON object"
 
 
-def environment_names(settings: Settings) -> list[str]:
-    """Every environment: each `values/<env>.yaml` whose name does not start with `_`."""
-    if not settings.values_dir.is_dir():
-        raise ValuesError(f"no values directory at {settings.values_dir}")
-    try:
-        names = os.listdir(settings.values_dir)
-    except OSError as err:
-        raise ValuesError(f"{settings.values_dir.name}/: cannot read: {err.strerror}") from err
-    return sorted(name.removesuffix(".yaml") for name in names if name.endswith(".yaml") and not name.startswith(("_", ".")))
-
-
 def read_layer(path: Path, settings: Settings) -> Layer:
     """Read and parse one values file."""
     file = path.relative_to(settings.root).as_posix()
     return parse_layer(read_text(path, settings.values_dir, file), file)
-
-
-def read_text(path: Path, inside: Path, file: str) -> str:
-    """A values file's text: a regular file (or a symlink to one) inside `inside`, at most the values
-    size limit, UTF-8. A symlink out of the directory is refused unread, so no error line can show
-    what another file (a key, a password file) contains."""
-    real = Path(os.path.realpath(path))  # unlike Path.resolve, never raises on a symlink loop (open says ELOOP)
-    if path.is_symlink() and not real.is_relative_to(os.path.realpath(inside)):
-        raise ValuesError(f"{file}: a symlink to a file outside {inside.name}/; values files are read only "
-                          f"from {inside.name}/ (copy the file in instead)")
-    try:
-        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise ValuesError(f"{file}: not a regular file")
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as err:
-        raise ValuesError(f"{file}: cannot read: {err.strerror}") from err
-    if len(data) > MAX_FILE_BYTES:
-        raise ValuesError(f"{file}: larger than {MAX_FILE_BYTES // (1 << 20)} MiB, the limit for a values file")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        raise ValuesError(f"{file}: not UTF-8 text (byte 0x{data[err.start]:02x} on line {line}); "
-                          "save it as UTF-8") from err
 
 
 def load_environment(name: str, settings: Settings, schema: Mapping[str, Any], extra: Extra | None = None) -> Values:
@@ -512,26 +509,3 @@ def load_all(settings: Settings, extra: Extra | None = None) -> tuple[Values, ..
     if not loaded:
         raise ValuesError(f"no environments: add a values file such as {settings.values_dir.name}/prod.yaml")
     return tuple(loaded)
-
-
-def kubernetes_versions(settings: Settings) -> dict[str, tuple[str, ...]]:
-    """Each environment's `kubernetesVersions`, read leniently: no schema check, so a values file that is
-    broken elsewhere does not stop `validate`; a file that cannot say gives the schema's default."""
-    if not settings.values_dir.is_dir():
-        return {}
-    schema = load_schema(settings)
-    default = tuple(schema_defaults(schema).get("kubernetesVersions") or ())
-    shared = _declared_versions(settings.values_dir / SHARED_LAYER)
-    return {name: _declared_versions(settings.values_dir / f"{name}.yaml") or shared or default
-            for name in environment_names(settings)}
-
-
-def _declared_versions(path: Path) -> tuple[str, ...]:
-    """The `kubernetesVersions` list a values file sets, or () when it sets none it can be read for."""
-    try:
-        data = yamlio.load_one(read_text(path, path.parent, path.name), yamlio.VALUES_LIMITS)
-    except (OSError, ValuesError, yamlio.YAMLError):
-        return ()
-    versions = data.get("kubernetesVersions") if isinstance(data, dict) else None
-    ok = isinstance(versions, list) and all(isinstance(v, str) for v in versions)
-    return tuple(versions) if ok and versions else ()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,8 @@ SERVER_TAG = re.compile(r":server-(b\d+)(?:@|$)")  # ghcr.io/ggml-org/llama.cpp:
 
 def tool_version() -> str:
     """The installed distribution's version (pyproject.toml's `version`)."""
+    from importlib import metadata  # 10 ms and more, paid only by the commands that ask (--version, a pin)
+
     try:
         return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:  # a source tree put on sys.path without installing it

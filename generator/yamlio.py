@@ -24,6 +24,8 @@ from yaml.constructor import ConstructorError
 from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, DocumentStartEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from . import yamlemit
+
 try:  # libyaml's parser when PyYAML has it: parsing was most of a validation's time (see bench/)
     from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
@@ -282,39 +284,6 @@ def location(err: yaml.YAMLError) -> str:
 # -- writing -----------------------------------------------------------------------------------
 
 
-class _CanonicalDumper(yaml.SafeDumper):
-    """Block literals for multi-line strings, indented sequences, no aliases: output a reviewer can read."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
-
-    def analyze_scalar(self, scalar: str) -> Any:
-        """PyYAML's analysis, remembered for long strings: auth.lua and nginx.conf recur in every
-        environment, and this per-character loop was a fifth of dumping one (see bench/)."""
-        if len(scalar) < _LONG_SCALAR:
-            return super().analyze_scalar(scalar)
-        key = (scalar, bool(self.allow_unicode))
-        if key not in _LONG_ANALYSES:
-            _LONG_ANALYSES[key] = super().analyze_scalar(scalar)
-        return _LONG_ANALYSES[key]
-
-
-_LONG_SCALAR = 1024
-_LONG_ANALYSES: dict[tuple[str, bool], Any] = {}  # a few entries per distinct proxy configuration
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_CanonicalDumper.add_representer(str, _represent_str)
-
-
 def dump(doc: Any) -> str:
-    """The canonical YAML of a document: key order as built, LF, one trailing newline."""
-    return yaml.dump(doc, Dumper=_CanonicalDumper, sort_keys=False, default_flow_style=False,
-                     allow_unicode=True, width=64, explicit_start=True)
+    """The canonical YAML of a document: key order as built, LF, one trailing newline (generator/yamlemit.py)."""
+    return yamlemit.dump(doc)

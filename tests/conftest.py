@@ -14,6 +14,12 @@ from generator.cli import cli
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the user's cache (schema downloads, metaschema records): XDG_CACHE_HOME is its own."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A project root in tmp_path with the repository's schema and values, nothing rendered yet."""

@@ -15,8 +15,10 @@ from tests.conftest import REPO
 PACKAGE = REPO / "generator"
 # The floors, lowest first: a module's floor is the first prefix of its dotted name listed here.
 FLOORS: tuple[tuple[str, ...], ...] = (
-    ("generator", "generator.problems", "generator.settings", "generator.gopattern", "generator.version"),
-    ("generator.errors", "generator.yamlio", "generator.project", "generator.credentials", "generator.lock"),
+    ("generator", "generator.problems", "generator.settings", "generator.gopattern", "generator.version", "generator.keys",
+     "generator.jsonschemas"),
+    ("generator.errors", "generator.yamlio", "generator.yamlemit", "generator.project", "generator.credentials",
+     "generator.lock", "generator.valuefiles"),
     ("generator.manifest", "generator.capacity", "generator.kubeschemas", "generator.llamaflags"),
     ("generator.values", "generator.overrides", "generator.extras"),
     ("generator.plan",),

@@ -23,7 +23,7 @@ from bench.serving.series import Bed
 from bench.serving.weights import weights_of
 from generator.capacity import serving
 from generator.capacity.quantity import GiB
-from tests.proxy.nginx_harness import INSTALL_HINT, find_runtime, scratch_dir
+from testkit.nginx import INSTALL_HINT, find_runtime, scratch_dir
 
 RESULTS = Path(__file__).resolve().parents[1] / "results.md"
 PARTS = ("bandwidth", "sweep", "batch", "load")

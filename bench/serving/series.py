@@ -22,7 +22,7 @@ from bench.serving.stack import Config, Rendered, Running, render, serving
 from bench.serving.watch import Watch, Watched, wait_for_quiet
 from bench.stats import Summary, summarize
 from generator.settings import Settings
-from tests.proxy.nginx_harness import Runtime
+from testkit.nginx import Runtime
 
 T = TypeVar("T")
 Progress = Callable[[str], None]

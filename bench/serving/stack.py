@@ -30,8 +30,8 @@ from generator.settings import SCHEMA_FILE, VALUES_DIR, Settings
 from generator.values import Layer, load_environment, load_schema
 from tests.e2e.llama import CONTAINER, LlamaServer, Outside, command, prepare_home, running
 from tests.e2e.pins import LLAMA_PACKAGE, REPO, e2e_pins
-from tests.proxy import nginx_harness
-from tests.proxy.nginx_harness import Proxy, Runtime, free_port
+from testkit import nginx as nginx_harness
+from testkit.nginx import Proxy, Runtime, free_port
 from tests.proxy.proxy_client import request
 
 VALUES_FILE = Path(__file__).with_name("values.yaml")

@@ -1,8 +1,8 @@
-"""Predict llama-server's resident memory from a model's geometry and the server settings.
+"""Predict llama-server's resident memory from a model's geometry, the server settings and the CPU.
 
 Every rule below is llama.cpp's own, cited by path in ggml-org/llama.cpp as of build b11434
 (the build we deploy); the two estimates that are not exact (compute buffer, runtime overhead)
-say how they were calibrated against llama-server b11434's startup log for Gemma 3 270M.
+say how they were calibrated against llama-server b11434's startup log (tests/e2e's memory matrix).
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .catalog import Geometry
+from .platform import REFERENCE, CpuPlatform
 from .quantity import MiB
+from .repack import RepackBytes, repack_bytes
 
 # Bytes per block and elements per block of the KV cache types llama-server accepts
 # (common/arg.cpp kv_cache_types; sizes from the type_traits table in ggml/src/ggml.c:
@@ -29,29 +31,52 @@ SWA_PAD = 256
 # common/common.h: n_ctx_checkpoints = 32 per slot unless --ctx-checkpoints says otherwise. In
 # tools/server/server-context.cpp the checkpoint at the last user message and the one near the
 # end of a prompt bypass checkpoint_min_step, and create_checkpoint evicts only once the list is
-# full, so a multi-turn chat in one slot fills every one of them.
+# full, so a multi-turn chat in one slot fills every one of them; each slot keeps its own list
+# (slot.prompt.checkpoints), so the count is per slot.
 LLAMA_DEFAULT_CTX_CHECKPOINTS = 32
+# A checkpoint is llama_state_seq_get_data_ext(..., LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY): the SWA cache
+# only (src/llama-kv-cache-iswa.cpp state_write), and of it only the slot's cells that are not
+# SWA-masked (src/llama-kv-cache.cpp state_write: is_masked_swa(n_swa, .., pos, seq_pos_max) drops
+# every cell n_swa or more positions behind), i.e. at most `slidingWindow` cells, although the SWA
+# cache holds window + ubatch cells. Per cell state_write_meta writes pos, n_seq_id and the seq id
+# (3 x 4 bytes); state_write_data writes per layer a type and a row size (4 + 8 bytes) for K and
+# for V; the stream count, a cell count per stream and v_trans, n_layer, n_rot_k, n_rot_v (4 bytes each).
+CHECKPOINT_CELL_META_BYTES = 12
+CHECKPOINT_LAYER_HEADER_BYTES = 2 * (4 + 8)
+CHECKPOINT_HEADER_BYTES = 4 + 4 * 4
 
 # The compute buffer's attention masks: one [n_kv, n_tokens] mask per cache (full and SWA), F16
 # because `-fa auto` resolves to flash attention on the CPU backend (src/llama-graph.cpp
 # build_attn_inp_kq_mask: "flash attention requires an f16 mask"); graph reservation sees the
 # whole cache (src/llama-kv-cache.cpp: llama_kv_cache_context(kv) sets n_kv = kv->get_size()).
 MASK_BYTES_PER_ELEMENT = 2
-# Activations live at once at the widest point of a layer, F32: the gated FFN's gate, up and
-# activated gate (3 x n_ff) and the residual stream with its norms (6 x n_embd). Against
-# llama-server b11434 on Gemma 3 270M (-c 4096 -b 512 -ub 512 -np 1), which logged
-# "CPU compute buffer size = 23.28 MiB" (524.53 MiB with --embeddings), this predicts
-# 25.50 MiB (536.50 MiB): 9.5 % (2.3 %) above, never below.
+# ggml-alloc reuses the memory of tensors no longer needed, so the compute buffer is the graph's
+# widest point, on top of what lives through the whole graph (the masks, per-token inputs). Two
+# candidates, F32 per token of the ubatch: the gated FFN's gate, up and gated product (3 x n_ff),
+# or the output matmul's logits (n_vocab per output row); beside either lives the residual stream
+# with its normed copies (5 x n_embd) and 128 bytes of per-token inputs and alignment (token ids, positions, output
+# ids, ...). With --embeddings the per-token embeddings are kept as well (n_embd; llama.cpp needs them
+# when pooling is none, with mean pooling this is 0.2 % high). Calibrated on llama-server b11434
+# with Gemma 3 270M (n_embd 640, n_ff 2048) over ubatch 128-512, 1-4 slots, contexts 512-8192, f16
+# and q8_0 caches, embeddings on and off, and with a Gemma-3-1B-shaped file (n_embd 1152, n_ff 6912):
+# every prediction within 0.5 % of the logged "CPU compute buffer size", and never below it.
 ACTIVATION_FF_FACTOR = 3
-ACTIVATION_EMBD_FACTOR = 6
+ACTIVATION_EMBD_FACTOR = 5
+PER_TOKEN_INPUT_BYTES = 128
+# A quantized cache gets Hadamard rotation matrices as graph inputs (src/llama-kv-cache.cpp: n_rot_k is
+# the largest power of two from 64 dividing the head size, n_rot_v is 64, both only when the head
+# size is a multiple of 64; build_input_k_rot/v_rot make them [n_rot, n_rot] F32), one pair per cache.
+KV_ROT_MIN = 64
 
-# Runtime overhead outside the KV, compute and output buffers: the binary's libraries, the heap
-# (vocabulary tables, chat templates, HTTP threads), the CPU_REPACK copies of some weights, and
-# each slot's sampler candidates (n_vocab x 12-byte llama_token_data, kept twice). Calibrated on
-# llama-server b11434, Gemma 3 270M (262,144-token vocabulary), -np 1, idle after start: RSS
-# 344.7 MiB = file 241.4 + KV 27.0 + compute 23.3 + outputs 1.0 + 52.0 MiB of the rest; this
-# predicts 70 MiB for it, leaving 18 MiB for what the first requests allocate.
+# Runtime overhead outside the KV, compute and output buffers and the weights: the binary's
+# libraries, the heap (vocabulary tables, chat templates, HTTP threads), and each slot's sampler
+# candidates (n_vocab x 12-byte llama_token_data, kept twice). Calibrated on llama-server b11434,
+# Gemma 3 270M (262,144-token vocabulary), -np 1, idle after start: RSS 344.7 MiB = file 241.4 +
+# CPU_REPACK 12.7 + KV 27.0 + compute 23.3 + outputs 1.0 + 39.3 MiB of the rest; this predicts
+# 70 MiB for it, leaving 30 MiB for what the first requests allocate.
 OVERHEAD_BASE = 40 * MiB
+# The most AMX adds to a weight: Q8_0 blocks of 34 bytes get a 4-byte compensation (repack.py).
+AMX_WORST_NUMERATOR, AMX_WORST_DENOMINATOR = 38, 34
 OVERHEAD_PER_VOCAB_TOKEN = 96
 SAMPLER_BYTES_PER_TOKEN_PER_SLOT = 2 * 12
 
@@ -164,33 +189,89 @@ def outputs_max(s: LlamaSettings, n_batch: int) -> int:
     return min(n_batch, s.parallel)  # one sampled token per slot, no speculative decoding
 
 
+def rotation_size(head_dim: int, grow: bool) -> int:
+    """n_rot of a quantized cache (src/llama-kv-cache.cpp): 64, doubled while it divides the head (K only)."""
+    if head_dim % KV_ROT_MIN:
+        return 0
+    n_rot = KV_ROT_MIN
+    while grow and head_dim % (2 * n_rot) == 0:
+        n_rot *= 2
+    return n_rot
+
+
+def kv_rotation_bytes(g: Geometry, s: LlamaSettings, cells: Cells) -> int:
+    """The Hadamard matrices a quantized KV cache adds to the graph inputs, for each cache (full, SWA)."""
+    n_rot_k = rotation_size(g.head_dim_k, grow=True) if KV_TYPES[s.cache_type_k][0] > 1 else 0
+    n_rot_v = rotation_size(g.head_dim_v, grow=False) if KV_TYPES[s.cache_type_v][0] > 1 else 0
+    caches = 1 + (cells.swa_layers > 0)
+    return caches * 4 * (n_rot_k * n_rot_k + n_rot_v * n_rot_v)
+
+
 def compute_bytes(g: Geometry, s: LlamaSettings, cells: Cells) -> int:
     """The CPU compute buffer reserved for the worst-case prompt-processing graph."""
     # src/llama-context.cpp sched_reserve: n_tokens = min(n_ctx, n_ubatch), outputs capped by n_outputs_max
     n_tokens = min(cells.n_ctx, cells.n_ubatch)
     n_outputs = min(n_tokens, outputs_max(s, cells.n_batch))
+    # src/llama-graph.cpp build_attn_inp_kq_mask: [n_kv, n_tokens/n_stream, 1, n_stream], n_kv the whole cache
     masks = MASK_BYTES_PER_ELEMENT * n_tokens * (cells.full_per_stream + cells.swa_per_stream)
-    activations = 4 * n_tokens * (ACTIVATION_FF_FACTOR * g.n_ff + ACTIVATION_EMBD_FACTOR * g.n_embd)
+    embd_rows = ACTIVATION_EMBD_FACTOR + (1 if s.embeddings else 0)
+    residual = n_tokens * (4 * embd_rows * g.n_embd + PER_TOKEN_INPUT_BYTES)
+    ffn = 4 * n_tokens * ACTIVATION_FF_FACTOR * g.n_ff
     logits = 4 * g.n_vocab * n_outputs  # the result tensor of the output matmul, F32
-    return masks + activations + logits
+    return masks + kv_rotation_bytes(g, s, cells) + residual + max(ffn, logits)
+
+
+def output_rows_bytes(g: Geometry, s: LlamaSettings, rows: int) -> int:
+    """The host output buffer for `rows` output rows: logits, and embeddings when on, F32."""
+    # src/llama-context.cpp output_reserve: (n_vocab + n_embd if embeddings) * max(n_outputs, n_seq_max) floats
+    width = g.n_vocab + (g.n_embd if s.embeddings else 0)
+    return 4 * width * max(rows, s.parallel)
 
 
 def output_buffer_bytes(g: Geometry, s: LlamaSettings, cells: Cells) -> int:
-    """The host output buffer at its largest: logits (and embeddings) for every output row."""
-    # src/llama-context.cpp output_reserve: (n_vocab + n_embd if embeddings) * max(n_outputs, n_seq_max) floats
-    rows = max(outputs_max(s, cells.n_batch), s.parallel)
-    width = g.n_vocab + (g.n_embd if s.embeddings else 0)
-    return 4 * width * rows
+    """The host output buffer at its largest: a row for every output a batch may ask for."""
+    return output_rows_bytes(g, s, outputs_max(s, cells.n_batch))
+
+
+def output_startup_bytes(g: Geometry, s: LlamaSettings) -> int:
+    """The output buffer as llama-server logs it at startup: llama_context reserves n_seq_max rows, then
+    grows it on demand, silently in release builds (the message is under #ifndef NDEBUG)."""
+    return output_rows_bytes(g, s, s.parallel)
+
+
+def checkpoint_size(g: Geometry, s: LlamaSettings, cells: Cells) -> int:
+    """Bytes of one context checkpoint (see CHECKPOINT_CELL_META_BYTES for the layout)."""
+    if cells.swa_layers == 0:
+        return 0
+    window_cells = min(g.sliding_window, cells.n_ctx_seq)
+    per_cell = cells.swa_layers * cell_bytes(g, s) + CHECKPOINT_CELL_META_BYTES
+    headers = CHECKPOINT_HEADER_BYTES + 4 * cells.n_stream + cells.swa_layers * CHECKPOINT_LAYER_HEADER_BYTES
+    return window_cells * per_cell + headers
 
 
 def checkpoint_bytes(g: Geometry, s: LlamaSettings, cells: Cells) -> int:
-    """Context checkpoints the server keeps per slot for sliding-window models (host memory)."""
-    # tools/server/server-context.cpp: checkpoints only when the model uses SWA and not --swa-full;
-    # each holds the slot's SWA cells (llama_state_seq_get_data_ext, LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY)
+    """Context checkpoints the server keeps, every slot its own list (host memory)."""
+    # tools/server/server-context.cpp: checkpoints only when the model uses SWA and not --swa-full
+    # (n_swa = params_base.swa_full ? 0 : llama_model_n_swa(model)), at most --ctx-checkpoints per slot
     if cells.swa_layers == 0 or s.swa_full or s.ctx_checkpoints <= 0:
         return 0
-    seq_cells = min(cells.swa_per_stream, g.sliding_window + cells.n_ubatch, cells.n_ctx_seq)
-    return s.parallel * s.ctx_checkpoints * cells.swa_layers * seq_cells * cell_bytes(g, s)
+    return s.parallel * s.ctx_checkpoints * checkpoint_size(g, s, cells)
+
+
+def kv_cache_split(g: Geometry, s: LlamaSettings, cells: Cells) -> tuple[int, int]:
+    """(full-attention cache, sliding-window cache) bytes: llama.cpp's two `llama_kv_cache: size` lines."""
+    per_cell = cells.n_stream * cell_bytes(g, s)
+    return cells.full_layers * cells.full_per_stream * per_cell, cells.swa_layers * cells.swa_per_stream * per_cell
+
+
+def repack_for(g: Geometry, platform: CpuPlatform) -> RepackBytes:
+    """The AMX and CPU_REPACK model buffers on this platform; without the model's tensor list, the worst
+    case: every byte of the file copied, at AMX's largest expansion when the platform has AMX."""
+    if g.weights is not None:
+        return repack_bytes(g.weights, platform)
+    if platform.amx:
+        return RepackBytes(-(-g.file_size_bytes * AMX_WORST_NUMERATOR // AMX_WORST_DENOMINATOR), 0)
+    return RepackBytes(0, g.file_size_bytes)
 
 
 def overhead_bytes(g: Geometry, s: LlamaSettings) -> int:
@@ -210,6 +291,10 @@ class Budget:
     checkpoints: int
     overhead: int
     cells: Cells
+    # The repacked copy of some weights (AMX and CPU_REPACK buffers) on the target CPU; the mapped
+    # pages of those weights stay resident beside it (they were read to make the copy).
+    repack: int = 0
+    platform: CpuPlatform = REFERENCE
 
     @property
     def total(self) -> int:
@@ -219,14 +304,15 @@ class Budget:
     def parts(self) -> tuple[tuple[str, int], ...]:
         """(name, bytes) of each part, in the order the report shows them."""
         return (
-            ("weights", self.weights), ("kv cache", self.kv_cache), ("compute", self.compute),
-            ("outputs", self.outputs), ("prompt cache", self.prompt_cache),
+            ("weights", self.weights), ("repack", self.repack), ("kv cache", self.kv_cache),
+            ("compute", self.compute), ("outputs", self.outputs), ("prompt cache", self.prompt_cache),
             ("checkpoints", self.checkpoints), ("overhead", self.overhead),
         )
 
 
-def predict(g: Geometry, s: LlamaSettings) -> Budget:
-    """The memory budget of a model served with these settings."""
+def predict(g: Geometry, s: LlamaSettings, platform: CpuPlatform = REFERENCE) -> Budget:
+    """The memory budget of a model served with these settings on this CPU (default: the reference
+    deployment's Ampere A1 nodes; the plan passes the platform its values target)."""
     cells = kv_layout(g, s)
     return Budget(
         weights=g.file_size_bytes,
@@ -237,6 +323,8 @@ def predict(g: Geometry, s: LlamaSettings) -> Budget:
         checkpoints=checkpoint_bytes(g, s, cells),
         overhead=overhead_bytes(g, s),
         cells=cells,
+        repack=repack_for(g, platform).total,
+        platform=platform,
     )
 
 
@@ -245,7 +333,7 @@ class Fit:
     """A budget against the container's memory limit and request."""
 
     total: int
-    floor: int  # weights + KV cache: what the container needs before it serves anything
+    floor: int  # weights + repack + KV cache: what the container needs before it serves anything
     limit: int | None
     request: int | None
 
@@ -262,4 +350,4 @@ class Fit:
 
 def compare(budget: Budget, limit: int | None, request: int | None) -> Fit:
     """Compare a budget with the memory limit and request (bytes, None when unset)."""
-    return Fit(budget.total, budget.weights + budget.kv_cache, limit, request)
+    return Fit(budget.total, budget.weights + budget.repack + budget.kv_cache, limit, request)

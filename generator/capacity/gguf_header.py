@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import GeneratorError
 from .catalog import GEMMA3_SWA_PATTERN, Geometry
+from .tensors import WeightComposition, group_tensors
 
 # The period llama.cpp assumes when a file carries a sliding window but no
 # {arch}.attention.sliding_window_pattern key (ggml-org/llama.cpp b11434 src/models/<arch>.cpp:
@@ -64,7 +65,7 @@ def _reader_class() -> type:
     return WholeArrayReader
 
 
-def _open(path: Path) -> Any:
+def open_gguf(path: Path) -> Any:
     """A GGUF reader over the file, or a GgufError that says what is wrong with it."""
     if not path.exists():
         raise GgufError(f"{path}: no such file")
@@ -131,6 +132,14 @@ def swa_layout(reader: Any, arch: str) -> tuple[int, int, tuple[str, ...]]:
     return window, 0, (note,)
 
 
+def weights_of(reader: Any) -> WeightComposition:
+    """The file's tensors by stem, type and shape; the output matmul reuses token_embd when the file has no
+    output.weight (src/models/*.cpp: create_tensor(..., TENSOR_DUPLICATED) when `output` is missing)."""
+    tensors = [(t.name, t.tensor_type.name, tuple(int(n) for n in t.shape)) for t in reader.tensors]
+    names = {name for name, _, _ in tensors}
+    return WeightComposition(group_tensors(tensors), tied_output="output.weight" not in names and "token_embd.weight" in names)
+
+
 def geometry_of(reader: Any, path: Path) -> tuple[str, Geometry, tuple[str, ...]]:
     """(architecture, geometry, notes) from an open reader."""
     arch = _string(reader, "general.architecture")
@@ -152,6 +161,7 @@ def geometry_of(reader: Any, path: Path) -> tuple[str, Geometry, tuple[str, ...]
         n_ctx_train=_required(reader, path, f"{arch}.context_length"),
         sliding_window=window,
         swa_pattern=pattern,
+        weights=weights_of(reader),
     )
     return arch, geometry, notes
 
@@ -167,7 +177,7 @@ def sha256_of(path: Path) -> str:
 
 def read_gguf(path: Path) -> GgufInfo:
     """Everything `inspect` reports about a GGUF file."""
-    reader = _open(path)
+    reader = open_gguf(path)
     try:
         arch, geometry, notes = geometry_of(reader, path)
         name = _string(reader, "general.name")
@@ -181,5 +191,8 @@ def geometry_yaml(info: GgufInfo) -> str:
     lines = [f"# {info.path.name}: {info.architecture}" + (f", {info.name}" if info.name else ""),
              f"# sha256 {info.sha256}"]
     lines += [f"# note: {note}" for note in info.notes]
+    if info.geometry.weights is not None:
+        by_type = ", ".join(f"{name} {size:,}" for name, size in info.geometry.weights.bytes_by_type().items())
+        lines.append(f"# tensor bytes by type: {by_type}")
     lines += [f"{key}: {value}" for key, value in info.geometry.to_values().items()]
     return "\n".join(lines) + "\n"

@@ -14,7 +14,7 @@ from .serving import ServingEstimate
 from .startup import StartupWindow
 
 # One glyph per budget part in the bar, in Budget.parts() order; '.' is free room under the limit.
-GLYPHS = {"weights": "W", "kv cache": "K", "compute": "C", "outputs": "O",
+GLYPHS = {"weights": "W", "repack": "w", "kv cache": "K", "compute": "C", "outputs": "O",
           "prompt cache": "P", "checkpoints": "X", "overhead": "R"}
 FREE_GLYPH = "."
 OVER_GLYPH = "!"

@@ -7,6 +7,7 @@ exception is a bug, reported in one line with exit 3, never as a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -14,9 +15,9 @@ from pathlib import Path
 import click
 
 from ..errors import EXIT_BUG, EXIT_FAILED, GeneratorError
-from ..settings import LOCK_WAIT_SECONDS
+from ..settings import LOCK_WAIT_SECONDS, cache_home
 from ..version import version_line
-from . import budget, completion, diff, init, render, template, validate
+from . import budget, completion, diff, init, keys, render, template, validate
 from .options import Invocation
 
 EXIT_CODES = ("Exit codes: 0 success; 1 drift, invalid manifests, a deployment that cannot fit, or another run "
@@ -85,11 +86,11 @@ lock_wait_option = click.option(
 @click.pass_context
 def cli(ctx: click.Context, root: Path | None, lock_wait: float) -> None:
     """Render a self-hosted llama.cpp API deployment into plain Kubernetes YAML for Argo CD."""
-    ctx.obj = Invocation(root, lock_wait)
+    ctx.obj = Invocation(root, lock_wait, cache_home(os.environ))
 
 
 for command in (*init.COMMANDS, *render.COMMANDS, *template.COMMANDS, *validate.COMMANDS, *budget.COMMANDS,
-                *diff.COMMANDS, *completion.COMMANDS):
+                *diff.COMMANDS, *keys.COMMANDS, *completion.COMMANDS):
     cli.add_command(command)
 
 

@@ -7,7 +7,6 @@ from typing import IO
 
 import click
 
-from .. import pipeline
 from .options import envs_argument, output_option, override_options, overrides_of, settings
 
 
@@ -24,7 +23,9 @@ def budget(ctx: click.Context, envs: tuple[str, ...], values_files: tuple[IO[str
 
     Exit codes: 0 every environment fits; 1 one does not; 2 bad values, overrides or options.
     """
-    ctx.exit(pipeline.run_budget(settings(ctx, envs, overrides_of(values_files, sets)), output, click.echo))
+    from ..pipeline.budget import run_budget  # see cli/render.py for why here
+
+    ctx.exit(run_budget(settings(ctx, envs, overrides_of(values_files, sets)), output, click.echo))
 
 
 @click.command("inspect")
@@ -35,7 +36,9 @@ def inspect(ctx: click.Context, file: Path) -> None:
 
     Exit codes: 0 printed; 2 not a GGUF file this tool can read.
     """
-    ctx.exit(pipeline.run_inspect(file, click.echo))
+    from ..pipeline.inspect import run_inspect
+
+    ctx.exit(run_inspect(file, click.echo))
 
 
 COMMANDS = (budget, inspect)

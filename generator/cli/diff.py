@@ -6,7 +6,6 @@ from typing import IO
 
 import click
 
-from ..diff import DiffOptions, run_diff
 from .options import envs_argument, output_option, override_options, overrides_of, settings
 
 
@@ -26,6 +25,8 @@ def diff(ctx: click.Context, base_ref: str | None, output: str, values_files: tu
     Exit codes: 0 compared (whatever changed: `check` is the gate); 1 the base could not be rendered;
     2 bad values, overrides, options or git ref.
     """
+    from ..diff import DiffOptions, run_diff  # git and the diff stages, for this command only
+
     project = settings(ctx, envs, overrides_of(values_files, sets))
     ctx.exit(run_diff(DiffOptions(project, base_ref, output), click.echo))
 

@@ -9,11 +9,9 @@ import click
 from click.core import ParameterSource
 
 from ..capacity.catalog import CATALOG
-from ..init import InitOptions, run_init
 from ..kube.config import normalize_version
-from ..scaffold import Answers
 from ..settings import PACKAGED_SCHEMA
-from ..values import ENV_NAME
+from ..valuefiles import ENV_NAME
 from .options import warn
 
 ANSWERS = ("env", "hostname", "repo_url", "namespace", "kubernetes_versions", "model")
@@ -60,6 +58,9 @@ def init(ctx: click.Context, directory: Path, env: str, hostname: str, repo_url:
     change (without --upgrade), or seed values that cannot run; 2 bad answers or options, or a
     non-empty directory without --force.
     """
+    from ..init import InitOptions, run_init  # the whole render stack, for this command only (see cli/render.py)
+    from ..scaffold import Answers
+
     answers = Answers(env, hostname, repo_url, namespace,
                       tuple(dict.fromkeys(normalize_version(v) for v in kubernetes_versions))
                       or default_kubernetes_versions(), MODELS[model])

@@ -13,7 +13,7 @@ from click.shell_completion import CompletionItem
 from ..errors import GeneratorError
 from ..project import ProjectError, find_root, pin_warning
 from ..settings import LOCK_WAIT_SECONDS, SHARED_LAYER, VALUES_DIR, Override, Settings
-from ..values import environment_names
+from ..valuefiles import environment_names
 from ..version import tool_version
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,10 +29,12 @@ FORMATS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Invocation:
-    """What the group was given: `--root` (None: find the project from the working directory), `--lock-wait`."""
+    """What the group was given: `--root` (None: find the project from the working directory), `--lock-wait`,
+    and the cache directory the environment names."""
 
     root: Path | None = None
     lock_wait_seconds: float = LOCK_WAIT_SECONDS
+    cache_dir: Path | None = None  # where compiled templates are kept between runs
 
 
 def project_root(invocation: Invocation, required: bool = True) -> Path:
@@ -120,10 +122,11 @@ def settings(ctx: click.Context, envs: tuple[str, ...] = (), overrides: tuple[Ov
         raise click.UsageError("run this command through the gemma-gitops command group")
     root = project_root(invocation, required)
     names = tuple(dict.fromkeys(environment_arg(root, env) for env in envs))
-    warning = pin_warning(root, tool_version())
+    warning = pin_warning(root, tool_version)
     if warning:
         warn(warning)
-    return Settings(root=root, envs=names, overrides=overrides, lock_wait_seconds=invocation.lock_wait_seconds)
+    return Settings(root=root, envs=names, overrides=overrides, lock_wait_seconds=invocation.lock_wait_seconds,
+                    cache_dir=invocation.cache_dir)
 
 
 def warn(line: str) -> None:

@@ -6,7 +6,6 @@ from typing import IO
 
 import click
 
-from .. import pipeline
 from .options import env_argument, output_option, override_options, overrides_of, settings, warn
 
 
@@ -26,7 +25,9 @@ def template(ctx: click.Context, env: str, values_files: tuple[IO[str], ...], se
     Exit codes: 0 printed; 1 the deployment cannot run as configured; 2 bad values, overrides or options.
     """
     project = settings(ctx, (env,), overrides_of(values_files, sets))
-    ctx.exit(pipeline.run_template(project, output, click.echo, warn))
+    from ..pipeline.render import run_template  # see cli/render.py for why here
+
+    ctx.exit(run_template(project, output, click.echo, warn))
 
 
 COMMANDS = (template,)

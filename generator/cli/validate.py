@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from .. import pipeline
 from ..kube.config import DEFAULT_KUBERNETES_VERSIONS, ENV_SCHEMA_LOCATIONS, SKIPPABLE, resolve_options
 from .options import output_option, settings
 
@@ -43,12 +42,14 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], schema_locations: tupl
     """
     # The project found from the working directory, else the working directory itself: validate reads
     # only rendered/ and argocd/ (or PATHS), so it works outside a project too, as kubeconform does.
+    from ..pipeline import validate as stages  # see cli/render.py for why here
+
     project = settings(ctx, required=False)
     options = resolve_options(
         project.root, schema_locations=schema_locations, kubernetes_versions=kubernetes_versions,
         ignore_kinds=ignore_kinds, cache_dir=cache_dir, kubeconform=use_kubeconform, skip=skip, environ=os.environ,
-        values_versions=pipeline.scope_versions(project))
-    ctx.exit(pipeline.run_validate(project, list(paths), options, output, click.echo))
+        values_versions=stages.scope_versions(project))
+    ctx.exit(stages.run_validate(project, list(paths), options, output, click.echo))
 
 
 COMMANDS = (validate,)

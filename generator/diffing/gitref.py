@@ -22,7 +22,7 @@ from typing import Any
 from .. import tree
 from ..errors import GeneratorError
 from ..settings import ARGOCD_DIR, RENDERED_DIR, VALUES_DIR, Settings
-from ..values import environment_names
+from ..valuefiles import environment_names
 
 MAIN_BRANCHES = ("main", "origin/main")  # the default base is the merge base with the first that exists
 

@@ -4,25 +4,9 @@ Data flows through one module per noun, as in kubeconform (yannh/kubeconform, pk
 `resource` (manifest files read with the strict loader of generator/yamlio.py, each document a
 Manifest with its identity) → `location` / `registry` (schema lookup) → `validator` (one resource
 against its schemas) → `rules` (checks across resources) → `report` → `output`.
-`check.validate_paths` wires them; generator/cli/validate.py is the click layer.
+`check` wires them: `validate_paths` for files, `validate_manifests` for a render held in memory
+(what `gemma-gitops check` validates); generator/cli/validate.py is the click layer.
+
+Import what you use from its module (`generator.kube.check`, `.config`, `.output`): this file
+imports nothing, so reading `kube.config` for an option's help text loads no validator.
 """
-
-from __future__ import annotations
-
-from generator.kube import sources
-from generator.kube.check import validate_paths
-from generator.kube.config import ValidateOptions, resolve_options
-from generator.kube.output import format_json, format_text
-from generator.kube.report import Report, Result, Status
-
-__all__ = [
-    "Report",
-    "Result",
-    "Status",
-    "ValidateOptions",
-    "format_json",
-    "format_text",
-    "resolve_options",
-    "sources",
-    "validate_paths",
-]

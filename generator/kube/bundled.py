@@ -12,9 +12,11 @@ Where the wheel is and what it holds is generator/kubeschemas.py's (the values s
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
-from generator.kubeschemas import available_versions, definitions, schema_root, version_dir
+from generator.jsonschemas import Resources
+from generator.kubeschemas import available_versions, definitions_document, schema_root, version_dir
 from generator.manifest import Identity
 
 __all__ = ["available_versions", "definitions", "load_schema", "schema_filename", "schema_root", "version_dir"]
@@ -25,6 +27,13 @@ def schema_filename(signature: Identity) -> str:
     group = signature.group.split(".")[0].lower()
     middle = f"-{group}" if group else ""
     return f"{signature.kind.lower()}{middle}-{signature.version.lower()}.json"
+
+
+@cache
+def definitions(version: str) -> Resources:
+    """One version's `_definitions.json`, shared by every kind of that version."""
+    contents = definitions_document(version)
+    return Resources({contents["$id"]: contents})
 
 
 def load_schema(signature: Identity, version: str) -> dict[str, Any] | None:

@@ -15,13 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-CACHE_SUBDIR = Path("gemma-gitops") / "schemas"
+from generator.settings import cache_home
+
+CACHE_SUBDIR = "schemas"
 
 
 def default_cache_dir(environ: Mapping[str, str]) -> Path:
     """`$XDG_CACHE_HOME/gemma-gitops/schemas`, else `~/.cache/gemma-gitops/schemas`."""
-    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / CACHE_SUBDIR
+    return cache_home(environ) / CACHE_SUBDIR
 
 
 def cache_path(directory: Path, url: str) -> Path:

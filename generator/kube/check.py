@@ -1,16 +1,19 @@
-"""Wire the stages: find files, group them into environments, load, validate, apply rules, report.
+"""Wire the stages: group manifests into environments, validate them, apply rules, report.
 
-Rules see one environment at a time: each first-level directory under a given directory
-(`rendered/prod`, `rendered/staging`) is one scope, files directly in it form another
-(`argocd/`). A file named on its own belongs to its directory's scope.
+One path for files and for a render held in memory: `validate_paths` reads files into LoadedFiles
+and `validate_manifests` wraps rendered Manifests in them; both end in `validate_files`. Rules see
+one environment at a time: each first-level directory under a given directory (`rendered/prod`,
+`rendered/staging`) is one scope, files directly in it form another (`argocd/`). A file named on
+its own belongs to its directory's scope.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 from generator.errors import GeneratorError
 from generator.kube import kubeconform
@@ -71,8 +74,20 @@ def _scoped_files(path: Path) -> Iterable[tuple[Path, Path]]:
     return found
 
 
-class Catalog:
-    """Loads each manifest file once, for validation and for rules that look elsewhere."""
+class Catalog(Protocol):
+    """Where rules find resources outside their scope (an Application's source path)."""
+
+    def resources_at(self, directory: Path, recurse: bool) -> tuple[Manifest, ...]:
+        """Every resource in the manifest files of a directory (and below it, when `recurse`)."""
+        ...
+
+    def is_dir(self, directory: Path) -> bool:
+        """Whether the directory exists."""
+        ...
+
+
+class DiskCatalog:
+    """Manifest files on disk, each loaded once, for validation and for rules that look elsewhere."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -87,6 +102,35 @@ class Catalog:
     def resources_at(self, directory: Path, recurse: bool) -> tuple[Manifest, ...]:
         """Every resource in the manifest files of a directory."""
         return tuple(m for f in manifest_files(directory, recurse) for m in self.load(f.resolve()).manifests)
+
+    def is_dir(self, directory: Path) -> bool:
+        """Whether the directory exists on disk."""
+        return directory.is_dir()
+
+
+class MemoryCatalog:
+    """Files held in memory (a render that is not written): what is not among them does not exist."""
+
+    def __init__(self, files: Iterable[LoadedFile]) -> None:
+        self._by_dir: dict[Path, list[LoadedFile]] = {}
+        for file in sorted(files, key=lambda f: f.path):
+            self._by_dir.setdefault(file.path.parent, []).append(file)
+
+    def resources_at(self, directory: Path, recurse: bool) -> tuple[Manifest, ...]:
+        """Every resource of the files in a directory (and below it), in path order."""
+        folders = self._below(directory) if recurse else [directory]
+        files = sorted((f for d in folders for f in self._by_dir.get(d, ())), key=lambda f: f.path)
+        return tuple(m for f in files for m in f.manifests)
+
+    def is_dir(self, directory: Path) -> bool:
+        """Whether any file lies below the directory."""
+        return bool(self._below(directory))
+
+    def _below(self, directory: Path) -> list[Path]:
+        """The directories holding files at or below a directory (paths compared as text: one Application
+        per environment asks, and every environment is a directory)."""
+        exact, prefix = directory.as_posix(), directory.as_posix().rstrip("/") + "/"
+        return [d for d in self._by_dir if (text := d.as_posix()) == exact or text.startswith(prefix)]
 
 
 def failure_result(failure: LoadFailure) -> Result:
@@ -113,11 +157,13 @@ def run_rules(scope: Scope) -> list[Problem]:
 
 
 def check_scope(
-    directory: Path, files: list[LoadedFile], catalog: Catalog, registry: SchemaRegistry, options: ValidateOptions
+    directory: Path, files: Sequence[LoadedFile], catalog: Catalog, registry: SchemaRegistry, options: ValidateOptions
 ) -> list[Result]:
     """Schema-validate every document of one scope, then apply the rules across them."""
     results: list[Result] = []
     resources: list[Manifest] = []
+    name = display_path(directory, options.root)
+    versions = options.scope_versions.get(name, options.kubernetes_versions)
     for loaded in files:
         items: list[Manifest | LoadFailure] = sorted([*loaded.manifests, *loaded.failures], key=lambda i: i.index)
         for item in items:
@@ -125,10 +171,8 @@ def check_scope(
                 results.append(failure_result(item))
             else:
                 resources.append(item)
-                versions = options.scope_versions.get(display_path(directory, options.root), options.kubernetes_versions)
                 results.append(validate_resource(item, registry, versions, options.ignore_kinds, options.skip))
-    scope = Scope(display_path(directory, options.root), options.root, tuple(resources), catalog.resources_at)
-    versions = options.scope_versions.get(scope.name, options.kubernetes_versions)
+    scope = Scope(name, options.root, tuple(resources), catalog.resources_at, catalog.is_dir)
     found = [] if "rules" in options.skip else run_rules(scope)
     found += [] if "native" in options.skip else run_native(resources, versions, options.ignore_kinds)
     return apply_findings(results, found)
@@ -150,16 +194,46 @@ def run_native(
     ]
 
 
-def validate_paths(paths: Sequence[Path], options: ValidateOptions, fetch: Download = download) -> Report:
-    """Validate every manifest under the paths; problems are recorded in the Report, not raised."""
-    locations = build_locations(options)
-    registry = shared_registry(locations, options.cache_dir, fetch)
-    catalog = Catalog(options.root)
+def validate_files(
+    scopes: Mapping[Path, Sequence[LoadedFile]], catalog: Catalog, options: ValidateOptions, registry: SchemaRegistry
+) -> Report:
+    """Validate files already read, scope by scope; problems are recorded in the Report, not raised."""
     results: list[Result] = []
     labels: list[str] = []
-    for directory, files in group_files(paths).items():
-        loaded = [catalog.load(file) for file in files]
-        labels.extend(f.label for f in loaded)
-        results.extend(check_scope(directory, loaded, catalog, registry, options))
+    for directory, files in scopes.items():
+        labels.extend(f.label for f in files)
+        results.extend(check_scope(directory, files, catalog, registry, options))
+    return Report(tuple(results), tuple(labels), options.kubernetes_versions)
+
+
+def validate_paths(paths: Sequence[Path], options: ValidateOptions, fetch: Download = download) -> Report:
+    """Validate every manifest under the paths (and ask kubeconform too, when the options say so)."""
+    locations = build_locations(options)  # a bad location fails before any file is read
+    catalog = DiskCatalog(options.root)
+    scopes = {directory: [catalog.load(file) for file in files] for directory, files in group_files(paths).items()}
+    report = validate_files(scopes, catalog, options, shared_registry(locations, options.cache_dir, fetch))
     external = kubeconform.verdicts(paths, options, locations) if options.kubeconform else ()
-    return Report(tuple(results), tuple(labels), options.kubernetes_versions, external)
+    return replace(report, external=tuple(external))
+
+
+def validate_manifests(manifests: Sequence[Manifest], options: ValidateOptions, fetch: Download = download) -> Report:
+    """Validate manifests held in memory (a render) at their paths under the root, reading no manifest file.
+
+    Scoped as `validate rendered/ argocd/` scopes the same files on disk: `rendered/<env>/...` by
+    environment, `argocd/<env>.yaml` together.
+    """
+    registry = shared_registry(build_locations(options), options.cache_dir, fetch)
+    root = options.root.resolve()
+    scopes: dict[Path, list[LoadedFile]] = {}
+    for manifest in manifests:
+        file = LoadedFile(root / manifest.path, manifest.where, (manifest,), ())
+        scopes.setdefault(root / scope_of(manifest.path), []).append(file)
+    ordered = {directory: sorted(files, key=lambda f: f.path) for directory, files in sorted(scopes.items())}
+    return validate_files(ordered, MemoryCatalog(f for files in ordered.values() for f in files), options, registry)
+
+
+def scope_of(path: str) -> str:
+    """The scope of a file at a root-relative path: `rendered/prod` for `rendered/prod/x.yaml`, `argocd`
+    for `argocd/prod.yaml`."""
+    parts = PurePosixPath(path).parts
+    return "/".join(parts[:2] if len(parts) > 2 else parts[:-1])

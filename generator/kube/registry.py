@@ -4,25 +4,22 @@ As in kubeconform (yannh/kubeconform, pkg/validator/validator.go `downloadSchema
 that does not have the schema ("not found": no file, HTTP 404) moves on to the next one, and a
 real failure stops the lookup. Unlike kubeconform, a schema that is there but broken (not
 JSON, not a JSON schema) is reported as broken, never as "not found". Each schema is read and
-compiled once per process and reused for every resource and environment.
+compiled once per process and reused for every resource and environment; each Kubernetes
+version's `_definitions.json` is read once and shared by all its kinds; a schema from a location
+is checked against its metaschema once per content (generator/kube/metaschema.py).
 """
 
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-from jsonschema.protocols import Validator
-from referencing import Registry
-
+from generator import jsonschemas
 from generator.gopattern import python_pattern
-from generator.kube import bundled, cache
+from generator.kube import bundled, cache, metaschema
 from generator.kube.location import CACHED_PREFIX, SchemaLocation, expand, template_values
 from generator.manifest import Identity
 
@@ -52,13 +49,16 @@ class SchemaNotFound(Exception):
 class CompiledSchema:
     """A ready validator and where its schema came from."""
 
-    validator: Validator
+    validator: jsonschemas.Validator
     source: str
     versioned: bool  # whether another Kubernetes version may have given another schema
 
 
 def download(url: str) -> bytes | None:
     """The body at a URL, None on 404; any other failure raises LookupFailed."""
+    import urllib.error  # only a run that downloads pays for the HTTP stack
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
             return bytes(response.read())
@@ -96,20 +96,23 @@ def python_patterns(node: Any) -> Any:
     return node
 
 
-def compile_location_schema(schema: dict[str, Any], where: str) -> Validator:
-    """A validator for a CRD schema; `$ref`s resolve only inside it, never over the network."""
-    schema = python_patterns(schema)
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
-    try:
-        cls.check_schema(schema)
-    except jsonschema.SchemaError as err:
-        raise LookupFailed(f"broken schema at {where}: not a valid JSON schema ({err.message})") from err
-    return cls(schema, registry=Registry())
+def compile_location_schema(schema: dict[str, Any], where: str, cache_dir: Path | None = None) -> jsonschemas.Validator:
+    """A validator for a CRD schema (draft 7 unless it says otherwise), checked against its metaschema
+    once per content; `$ref`s resolve only inside it, never over the network."""
+    text = jsonschemas.canonical(schema)
+    if "(?" in text:  # a flag group somewhere: rewrite the patterns (a walk over the whole schema otherwise)
+        schema = python_patterns(schema)
+        text = jsonschemas.canonical(schema)
+    draft = jsonschemas.draft_of(schema, jsonschemas.DRAFT7)
+    error = metaschema.check(schema, draft, cache_dir, text)
+    if error is not None:
+        raise LookupFailed(f"broken schema at {where}: not a valid JSON schema ({error})")
+    return jsonschemas.Validator(schema, draft)
 
 
-def compile_bundled_schema(schema: dict[str, Any], version: str) -> Validator:
+def compile_bundled_schema(schema: dict[str, Any], version: str) -> jsonschemas.Validator:
     """A validator for a bundled kind schema, its `$ref`s resolved against `_definitions.json`."""
-    return jsonschema.Draft202012Validator(schema, registry=bundled.definitions(version))
+    return jsonschemas.Validator(schema, jsonschemas.DRAFT2020_12, bundled.definitions(version))
 
 
 class SchemaRegistry:
@@ -162,7 +165,8 @@ class SchemaRegistry:
                     None
                     if schema is None
                     else CompiledSchema(
-                        compile_location_schema(schema, target), target, location.uses_kubernetes_version
+                        compile_location_schema(schema, target, self._cache_dir), target,
+                        location.uses_kubernetes_version,
                     )
                 )
             except LookupFailed as err:

@@ -6,20 +6,18 @@ failure shows its best-matching alternative and how many alternatives failed.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-import referencing.exceptions
-from jsonschema.exceptions import best_match
-from jsonschema.protocols import Validator
-
+from generator import jsonschemas
 from generator.kube import cel
 from generator.kube.registry import CompiledSchema, LookupFailed, SchemaNotFound, SchemaRegistry
 from generator.kube.report import Result, Status
 from generator.manifest import Identity, Manifest
 from generator.problems import Problem
+
+if TYPE_CHECKING:
+    import jsonschema
 
 IGNORE_HINT = "add its schema to a schema location, or list the kind in ignore-kinds"
 
@@ -85,7 +83,7 @@ def _check_version(resource: Manifest, registry: SchemaRegistry, version: str, s
         return [_Finding(False, "$", err.message, False)]
     try:
         errors = schema_errors(compiled.validator, resource.doc)
-    except (referencing.exceptions.Unresolvable, re.error) as err:
+    except jsonschemas.SchemaUnusable as err:
         return [_Finding(False, "$", f"schema at {compiled.source} cannot be applied offline: {err}", False)]
     found = [_Finding(True, path, message, compiled.versioned) for path, message in errors]
     return found if "cel" in skip else found + cel_rule_findings(compiled, resource, errors)
@@ -120,7 +118,7 @@ def _tried(tried: tuple[str, ...]) -> str:
     return f" (tried {', '.join(tried)}); {IGNORE_HINT}"
 
 
-def schema_errors(validator: Validator, instance: Any) -> list[tuple[str, str]]:
+def schema_errors(validator: jsonschemas.Validator, instance: Any) -> list[tuple[str, str]]:
     """Every schema error as (JSON path, message), deepest alternative for anyOf/oneOf."""
     return sorted(describe(error) for error in validator.iter_errors(instance))
 
@@ -129,6 +127,8 @@ def describe(error: jsonschema.ValidationError) -> tuple[str, str]:
     """(JSON path, message) for one error; for anyOf/oneOf the best alternative and a count."""
     if not error.context:
         return error.json_path, error.message
+    from jsonschema.exceptions import best_match  # loaded with jsonschema, which explains failures only
+
     best = best_match(error.context)
     alternatives = len({e.relative_schema_path[0] for e in error.context})
     return best.json_path, f"{best.message} (best match of {alternatives} alternatives)"

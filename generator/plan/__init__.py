@@ -15,6 +15,7 @@ from typing import Any
 from ..capacity.budget import Budget, Fit, LlamaSettings, compare, predict
 from ..capacity.catalog import Geometry, lookup
 from ..capacity.gpu import GpuBudget, gpu_memory_bytes, split
+from ..capacity.platform import REFERENCE, CpuPlatform, platform_for
 from ..capacity.quantity import parse_bytes, parse_cpu
 from ..capacity.serving import ServingEstimate, estimate
 from ..capacity.startup import StartupWindow, startup_window
@@ -22,10 +23,13 @@ from ..problems import Problem
 from ..values import Values
 from .build import PlanModelError, build
 from .model import K8sObject, Spec
+from .proxy import ProxyLimits, proxy_limits
 
-__all__ = ["Capacity", "Names", "Plan", "PlanModelError", "Spec", "Timeouts", "build_plan"]
+__all__ = [
+    "Capacity", "Names", "Plan", "PlanModelError", "ProxyLimits", "Spec", "Timeouts", "build_plan"]
 
 TIMEOUT_SLACK_SECONDS = 5  # an outer hop waits this much longer than the hop inside it
+ARCH_LABEL = "kubernetes.io/arch"  # the nodeSelector label that says which CPUs the pods land on
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class Capacity:
     cpu_limit_cores: Decimal
     cache_size_bytes: int
     gpu: GpuBudget | None = None  # with llama.gpu.enabled: what the GPUs hold (`budget` is then the RAM side)
+    platform: CpuPlatform = REFERENCE  # the CPU the budget is for (what llama.cpp repacks depends on it)
     serving: ServingEstimate | None = None  # generation speed on the CPU; None on GPUs (never measured)
 
 
@@ -73,6 +78,7 @@ class Plan:
     names: Names
     timeouts: Timeouts
     workload_kind: str  # Deployment or StatefulSet
+    proxy_limits: ProxyLimits
     capacity: Capacity | None  # None when the model's geometry is unknown; `problems` says why
     problems: tuple[Problem, ...] = ()
 
@@ -162,7 +168,7 @@ def llama_settings(spec: Spec) -> LlamaSettings:
 def geometry_for(values: Values, spec: Spec) -> Geometry | Problem:
     """The model's geometry: `model.geometry` when given, else the catalog's entry for (hfRepo, hfFile)."""
     if spec.model.geometry is not None:
-        return spec.model.geometry
+        return spec.model.geometry.geometry()
     entry = lookup(spec.model.hf_repo, spec.model.hf_file)
     if entry is not None:
         return entry.geometry
@@ -189,24 +195,34 @@ def serving_for(spec: Spec, geometry: Geometry, settings: LlamaSettings) -> Serv
                     spec.capacity.target_tokens_per_second_per_user)
 
 
-def capacity_for(spec: Spec, geometry: Geometry) -> Capacity:
+def platform_of(values: Values, spec: Spec) -> CpuPlatform | Problem:
+    """The CPU the budget is for: `llama.cpuTarget`, else what the nodeSelector's arch implies."""
+    try:
+        return platform_for(spec.node_selector.get(ARCH_LABEL), spec.llama.cpu_target)
+    except ValueError as err:
+        return values.locate(("llama", "cpuTarget"), str(err), rule="cpu-target")
+
+
+def capacity_for(spec: Spec, geometry: Geometry, platform: CpuPlatform) -> Capacity:
     """The memory budget against the container's limits (and the GPUs'), the startup window for the model's
     download, and the serving estimate."""
     settings = llama_settings(spec)
-    budget, gpu = gpu_split(spec, geometry, settings, predict(geometry, settings))
+    budget, gpu = gpu_split(spec, geometry, settings, predict(geometry, settings, platform))
     resources, startup = spec.llama.resources, spec.llama.startup
     fit = compare(budget, parse_bytes(resources.limits.memory), parse_bytes(resources.requests.memory))
     window = startup_window(geometry.file_size_bytes, startup.min_download_mibps, startup.load_seconds,
                             startup.probe_period_seconds)
     return Capacity(geometry, settings, budget, fit, window, parse_cpu(resources.limits.cpu),
-                    parse_bytes(spec.cache.size), gpu, serving_for(spec, geometry, settings))
+                    parse_bytes(spec.cache.size), gpu, platform, serving_for(spec, geometry, settings))
 
 
 def build_plan(values: Values) -> Plan:
     """The plan of one environment from its validated values."""
     spec = build(Spec, values.data)
-    geometry = geometry_for(values, spec)
-    capacity = capacity_for(spec, geometry) if isinstance(geometry, Geometry) else None
-    problems = (geometry,) if isinstance(geometry, Problem) else ()
+    geometry, platform = geometry_for(values, spec), platform_of(values, spec)
+    problems = tuple(found for found in (geometry, platform) if isinstance(found, Problem))
+    capacity = None
+    if isinstance(geometry, Geometry) and isinstance(platform, CpuPlatform):
+        capacity = capacity_for(spec, geometry, platform)
     return Plan(values, spec, names_for(spec.name), timeouts_for(spec.request_timeout_seconds),
-                workload_kind_for(spec), capacity, problems)
+                workload_kind_for(spec), proxy_limits(spec), capacity, problems)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from ..capacity.catalog import Geometry
+from ..capacity.catalog import Shape
 
 K8sObject = Mapping[str, Any]  # a Kubernetes object as the values give it (read-only all the way down)
 
@@ -67,7 +67,7 @@ class Model:
     hf_repo: str
     hf_file: str
     alias: str
-    geometry: Geometry | None = None
+    geometry: Shape | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,7 @@ class Llama:
     extra_env: tuple[K8sObject, ...]
     extra_volume_mounts: tuple[K8sObject, ...]
     gpu: Gpu
+    cpu_target: str | None = None  # a capacity/platform.py preset; None: what the nodeSelector's arch implies
 
 
 @dataclass(frozen=True)
@@ -142,17 +143,50 @@ class RateLimit:
 
 
 @dataclass(frozen=True)
+class Endpoint:
+    """One more path the proxy lets through to llama-server, with its methods."""
+
+    path: str
+    methods: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Cors:
+    """Our own CORS policy (llama-server's reflected one never reaches a client)."""
+
+    allowed_origins: tuple[str, ...]
+    max_age_seconds: int
+
+
+@dataclass(frozen=True)
+class ProxyLimitSettings:
+    """What the values say of the proxy's fairness and cost limits; 0 means derived from the slots and context."""
+
+    concurrent_requests: int
+    concurrent_per_key: int
+    concurrent_per_client: int
+    max_tokens: int
+    completion_body_ki_b: Annotated[int, Key("completionBodyKiB")]
+    failed_auth_per_minute: int
+
+
+@dataclass(frozen=True)
 class Proxy:
     """The auth proxy sidecar."""
 
     image: str
     port: int
     worker_processes: int
-    worker_connections: int
+    worker_connections: int  # 0: as many as fit the memory limit (plan.proxy_limits)
     upstream_keepalive: int
     key_reload_seconds: int
     max_request_body_mib: Annotated[int, Key("maxRequestBodyMiB")]
     client_timeout_seconds: int
+    header_timeout_seconds: int
+    trusted_hops: int
+    allowed_endpoints: tuple[Endpoint, ...]
+    cors: Cors
+    limits: ProxyLimitSettings
     rate_limit: RateLimit
     resources: Resources
     extra_env: tuple[K8sObject, ...]

@@ -49,8 +49,9 @@ def test_over_the_limit_is_an_error_with_breakdown_and_fixes() -> None:
     errors, _, _ = check(llama__resources__limits__memory="2Gi", llama__ctxCheckpoints=32)
     (error,) = errors
     assert error.path == "llama.resources.limits.memory"
-    assert "exceeds the limit 2.00 GiB by 618.4 MiB" in error.message
-    assert "weights 769.1 MiB, kv cache 38.0 MiB, compute 571.0 MiB, outputs 514.2 MiB, checkpoints 704.0 MiB" in error.message
+    assert "exceeds the limit 2.00 GiB by 689.0 MiB" in error.message
+    assert ("weights 769.1 MiB, repack 462.8 MiB, kv cache 38.0 MiB, compute 530.6 MiB, outputs 514.2 MiB, "
+            "checkpoints 352.2 MiB") in error.message
     for fix in ("llama.contextSize 4096 → 2048 saves", "llama.cacheTypeK/cacheTypeV q8_0 saves",
                 "llama.ctxCheckpoints 32 → 2 saves", "llama.ubatchSize 512 → 128 saves",
                 "raise llama.resources.limits.memory to at least 2816Mi"):
@@ -65,18 +66,18 @@ def test_prompt_cache_fix_is_offered_when_it_helps() -> None:
 
 
 def test_little_headroom_is_a_warning() -> None:
-    errors, warnings, _ = check(llama__resources__limits__memory="2720Mi", llama__ctxCheckpoints=32)
+    errors, warnings, _ = check(llama__resources__limits__memory="2880Mi", llama__ctxCheckpoints=32)
     assert errors == ()
-    assert "only 53.6 MiB of 2.66 GiB left" in warnings[0].message
+    assert "only 143.0 MiB of 2.81 GiB left" in warnings[0].message
 
 
-@pytest.mark.parametrize(("request_", "warned"), [("2Gi", False), ("808Mi", False), ("512Mi", True)])
-def test_request_below_weights_and_kv(request_: str, warned: bool) -> None:
+@pytest.mark.parametrize(("request_", "warned"), [("2Gi", False), ("1270Mi", False), ("1269Mi", True)])
+def test_request_below_weights_repack_and_kv(request_: str, warned: bool) -> None:
     _, warnings, _ = check(llama__resources__requests__memory=request_)
     found = [p for p in warnings if p.path == "llama.resources.requests.memory"]
     assert bool(found) == warned
     if warned:
-        assert "request at least 808Mi" in found[0].message
+        assert "request at least 1270Mi" in found[0].message  # weights 769 + repack 463 + KV 38 MiB
 
 
 @pytest.mark.parametrize(("threads", "cpu", "error"), [

@@ -25,7 +25,7 @@ from generator.capacity.report import (
 )
 from generator.cli import cli
 from generator.errors import EXIT_BAD_INPUT, EXIT_FAILED
-from generator.pipeline import budget_of
+from generator.pipeline.budget import budget_of
 from tests.conftest import REPO
 from tests.plans import plan_for
 
@@ -35,27 +35,29 @@ BUDGET = predict(CATALOG[0].geometry, LlamaSettings(embeddings=True))
 
 def test_table_lists_every_part_and_the_total() -> None:
     lines = table(BUDGET, Fit(BUDGET.total, 0, 4 * GiB, None))
-    assert [line.split()[0] for line in lines[1:]] == ["weights", "kv", "compute", "outputs", "prompt", "checkpoints", "overhead", "total"]
+    assert [line.split()[0] for line in lines[1:]] == ["weights", "repack", "kv", "compute", "outputs", "prompt", "checkpoints", "overhead",
+                                                  "total"]
     assert lines[1] == "  weights          806,500,000     769.1    18.8%"
-    assert lines[-1] == "  total          2,795,910,816    2666.4    65.1%"
+    assert lines[2] == "  repack           485,330,688     462.8    11.3%"
+    assert lines[-1] == "  total          2,869,955,232    2737.0    66.8%"
 
 
-@pytest.mark.parametrize(("limit", "free", "over"), [(4 * GiB, 21, 0), (2 * GiB, 0, 14), (None, 0, 0)])
+@pytest.mark.parametrize(("limit", "free", "over"), [(4 * GiB, 20, 0), (2 * GiB, 0, 15), (None, 0, 0)])
 def test_bar_is_proportional(limit: int | None, free: int, over: int) -> None:
     drawn = bar(BUDGET, Fit(BUDGET.total, 0, limit, None))
     inner = drawn.strip()[1:-1]
     assert len(inner) == BAR_WIDTH
     assert (inner.count("."), inner.count("!")) == (free, over)
-    assert inner.startswith("W" * 10)
+    assert inner.startswith("W" * 10) and "w" * 6 in inner
 
 
 def test_legend_names_every_glyph() -> None:
-    assert legend() == "  W weights, K kv cache, C compute, O outputs, P prompt cache, X checkpoints, R overhead, . free, ! over"
+    assert legend() == "  W weights, w repack, K kv cache, C compute, O outputs, P prompt cache, X checkpoints, R overhead, . free, ! over"
 
 
 @pytest.mark.parametrize(("limit", "request_", "expected"), [
-    (4 * GiB, 2 * GiB, "  limit 4.00 GiB, request 2.00 GiB, free 1.40 GiB"),
-    (2 * GiB, None, "  limit 2.00 GiB, request unset, OVER by 618.4 MiB"),
+    (4 * GiB, 2 * GiB, "  limit 4.00 GiB, request 2.00 GiB, free 1.33 GiB"),
+    (2 * GiB, None, "  limit 2.00 GiB, request unset, OVER by 689.0 MiB"),
     (None, None, "  limit unset, request unset, no limit to compare with"),
 ])
 def test_limits_line(limit: int | None, request_: int | None, expected: str) -> None:
@@ -85,9 +87,9 @@ def test_json_is_one_sorted_document() -> None:
     data = json.loads(document)
     assert document.endswith("}\n]\n")
     assert [d["environment"] for d in data] == ["prod", "tight"]
-    assert data[0]["budget"]["total"] == 2_795_910_816 and data[0]["memory"]["fits"] is True
+    assert data[0]["budget"]["total"] == 2_869_955_232 and data[0]["budget"]["repack"] == 485_330_688 and data[0]["memory"]["fits"] is True
     assert data[0]["kvCells"]["swaPerStream"] == 1024 and data[0]["startupProbe"]["failureThreshold"] == 67
-    assert data[1]["memory"]["free"] == 2 * GiB - 2_795_910_816 and len(data[1]["errors"]) == 1
+    assert data[1]["memory"]["free"] == 2 * GiB - 2_869_955_232 and len(data[1]["errors"]) == 1
 
 
 def test_summary() -> None:
@@ -123,7 +125,7 @@ def test_budget_command_fits(project: Path) -> None:
 def test_budget_command_fails_when_an_environment_does_not_fit(project: Path) -> None:
     result = invoke(project, "budget")
     assert result.exit_code == EXIT_FAILED
-    assert "values/tight.yaml::llama.resources.limits.memory: [error] the predicted memory 2.60 GiB exceeds" in result.output
+    assert "values/tight.yaml::llama.resources.limits.memory: [error] the predicted memory 2.67 GiB exceeds" in result.output
 
 
 def test_budget_command_json(project: Path) -> None:

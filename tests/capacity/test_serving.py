@@ -25,7 +25,7 @@ from generator.capacity.serving import (
     scale,
     streams_meeting,
 )
-from generator.pipeline import budget_of
+from generator.pipeline.budget import budget_of
 from generator.problems import Severity, acknowledged_of, warnings_of
 from tests.plans import plan_for
 
@@ -161,8 +161,8 @@ def test_the_plan_carries_the_estimate_for_the_environment() -> None:
     plan = plan_for("prod", llama__parallel=2)
     assert plan.capacity is not None and plan.capacity.serving is not None
     est = plan.capacity.serving
-    assert (est.cores, est.slots, est.replicas, est.target_tps) == (2.0, 2, 1, 10.0)
-    assert est == estimate(plan.capacity.geometry, plan.capacity.settings, 2.0, 2, 1, 10.0)
+    assert (est.cores, est.slots, est.replicas, est.target_tps) == (2.0, 2, 1, 6.0)
+    assert est == estimate(plan.capacity.geometry, plan.capacity.settings, 2.0, 2, 1, 6.0)
 
 
 def test_autoscaling_counts_its_most_replicas() -> None:
@@ -221,7 +221,7 @@ def test_budget_prints_the_estimate_and_its_basis() -> None:
     est = env.serving
     assert lines[0] == (f"  serving (estimate): about {est.single_tps:.1f} tokens/s for one stream; "
                         f"{est.per_slot_tps:.1f} per slot with all 2 slots busy ({est.aggregate_tps:.1f} together)")
-    assert lines[1].startswith("  at 10 tokens/s per user: ")
+    assert lines[1].startswith("  at 6 tokens/s per user: ")
     assert lines[2] == f"  (2 cores; {MEASURED.label}, scaled to this model by bytes read per token, x{est.scale:.2f})"
     assert "gemma-3-270m" in lines[2] and MEASURED.date in lines[2]
 
@@ -231,5 +231,5 @@ def test_budget_json_has_the_estimate() -> None:
     serving = data["serving"]
     assert set(serving) == {"cores", "beyondMeasured", "scale", "slots", "replicas", "singleTokensPerSecond",
                             "perSlotTokensPerSecond", "targetTokensPerSecond", "streamsAtTarget", "streamsPossible", "basis"}
-    assert (serving["cores"], serving["slots"], serving["targetTokensPerSecond"]) == (2.0, 1, 10.0)
+    assert (serving["cores"], serving["slots"], serving["targetTokensPerSecond"]) == (2.0, 1, 6.0)
     assert serving["basis"] == MEASURED.label

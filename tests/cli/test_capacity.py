@@ -57,8 +57,8 @@ def test_warnings_do_not_stop_the_render(project: Path) -> None:
     prod.write_text(prod.read_text().replace("requests: {cpu: 1200m, memory: 2Gi}", "requests: {cpu: 1200m, memory: 512Mi}"))
     result = CliRunner().invoke(cli, ["--root", str(project), "render", "prod"])
     assert result.exit_code == 0, result.output
-    assert ("warning: values/prod.yaml::llama.resources.requests.memory: the request 512.0 MiB is below weights + KV "
-            "cache") in result.output
+    assert ("warning: values/prod.yaml::llama.resources.requests.memory: the request 512.0 MiB is below weights + "
+            "repacked weights + KV cache") in result.output
     assert result.output.count("warning:") == 1 and "(memory-request)" in result.output
 
 

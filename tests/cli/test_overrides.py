@@ -140,4 +140,5 @@ def test_render_refuses_overrides_unless_told(project: Path) -> None:
     assert "- -c\n            - '2048'\n" in (project / "rendered/prod/deployment-gemma.yaml").read_text()
     stale = invoke(project, "check", "prod")  # the tree now reflects a value git does not have, and check says so
     assert stale.exit_code == 1
-    assert stale.output.splitlines()[-1] == "out of date: 1 changed (rendered/prod/deployment-gemma.yaml). Run: make render"
+    assert stale.output.splitlines()[-2] == ("out of date: 2 changed (rendered/prod/configmap-gemma-proxy.yaml, "
+                                             "rendered/prod/deployment-gemma.yaml). Run: make render")

@@ -33,7 +33,11 @@ def test_committed_tree_is_in_sync() -> None:
     result = subprocess.run([sys.executable, "-m", "generator", "--root", str(REPO), "check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("in sync: ")
+    files = len([*(REPO / "rendered").rglob("*.yaml"), *(REPO / "argocd").glob("*.yaml")])
+    generated = len(list((REPO / "docs").glob("*.md"))) + len(list((REPO / "schemas").glob("values-*.schema.json")))
+    assert result.stdout.splitlines() == [
+        f"in sync: {files + generated} files for 2 environment(s)",  # and docs/values.md, the schema views
+        f"Summary: {files} resources found in {files} files - Valid: {files}, Invalid: 0, Errors: 0, Skipped: 0"]
 
 
 def test_render_writes_one_file_per_resource(run: Run, project: Path) -> None:
@@ -91,14 +95,18 @@ def test_check_reports_a_change_and_a_stale_file(run: Run, project: Path) -> Non
     assert "--- a/rendered/prod/service-gemma.yaml" in lines
     assert "-      port: 81" in lines and "+      port: 80" in lines
     assert "--- a/rendered/prod/stale.yaml" in lines and "+++ /dev/null" in lines
-    assert lines[-1] == ("out of date: 1 changed (rendered/prod/service-gemma.yaml), "
+    assert lines[-2] == ("out of date: 1 changed (rendered/prod/service-gemma.yaml), "
                          "1 removed (rendered/prod/stale.yaml). Run: make render")
+    # what it validates is the render in memory, not the files on disk (neither the edit nor the stale file)
+    assert lines[-1] == "Summary: 24 resources found in 24 files - Valid: 24, Invalid: 0, Errors: 0, Skipped: 0"
 
 
-def test_check_on_an_unrendered_project_lists_what_is_missing(run: Run) -> None:
+def test_check_on_an_unrendered_project_lists_what_is_missing_and_validates_the_render(run: Run) -> None:
     result = run("check", "prod")
     assert result.exit_code == 1
-    assert "13 added" in result.output.splitlines()[-1]
+    lines = result.output.splitlines()
+    assert "13 added" in lines[-2]
+    assert lines[-1] == "Summary: 12 resources found in 12 files - Valid: 12, Invalid: 0, Errors: 0, Skipped: 0"
 
 
 def test_render_prunes_removed_resources_and_environments(run: Run, project: Path) -> None:
@@ -145,7 +153,7 @@ def test_a_projects_schema_copy_is_kept_equal_to_the_tools(run: Run, project: Pa
     result = run("check")
     assert result.exit_code == 1
     assert "--- a/schemas/values.schema.json" in result.output
-    assert result.output.splitlines()[-1] == "out of date: 1 changed (schemas/values.schema.json). Run: make render"
+    assert result.output.splitlines()[-2] == "out of date: 1 changed (schemas/values.schema.json). Run: make render"
     (project / "schemas/my-crds.json").write_text("{}\n")
     assert run("render").exit_code == 0
     assert schema.read_bytes() == PACKAGED_SCHEMA.read_bytes()

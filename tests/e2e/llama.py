@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.proxy.nginx_harness import POD_UID
+from testkit.nginx import POD_UID
 
 CONTAINER = "llama-server"
 

@@ -4,18 +4,18 @@ only, and the proxy's health path says 503 while the model loads, 200 once it se
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from testkit.nginx import render_proxy_files
 from tests.e2e.api import call, ok_json
 from tests.e2e.conftest import Stack
 from tests.e2e.environment import ENV, raw_values
-from tests.e2e.llama import FLAG_SUBSTITUTIONS
 from tests.e2e.pins import pinned_build
-from tests.proxy.nginx_harness import render_proxy_files
 
 pytestmark = pytest.mark.e2e
 
@@ -31,22 +31,23 @@ def test_health_is_503_while_loading_then_200_through_the_proxy(stack: Stack) ->
     assert set(statuses[first_ready:]) == {200}, statuses
 
 
-def flags_and_values(argv: list[str]) -> list[str]:
-    """An argv without the substituted flags and their values (and without -m, their replacement)."""
-    out, args = [], iter(argv)
-    for arg in args:
-        if arg in FLAG_SUBSTITUTIONS or arg == "-m":
-            next(args)
-        else:
-            out.append(arg)
-    return out
+def rendered(args: list[str], flag: str) -> str:
+    """The value the rendered command line gives a flag."""
+    assert flag in args, f"{flag} is not rendered: {args}"
+    return args[args.index(flag) + 1]
 
 
-def test_llama_server_runs_the_rendered_args_so_the_build_has_every_flag(stack: Stack, llama_container: dict[str, Any]) -> None:
-    """llama-server refuses unknown flags, so serving with the rendered args proves each exists in this build."""
-    assert flags_and_values(stack.llama.argv[1:]) == flags_and_values(llama_container["args"])
+def test_llama_server_applied_the_rendered_flags(stack: Stack, llama_container: dict[str, Any]) -> None:
+    """llama-server refuses unknown flags, so serving at all proves each rendered flag exists in this
+    build; what it reports back (its /props and its log) proves it took their values."""
+    args, log = llama_container["args"], stack.llama.log_text()
+    props = ok_json(call(stack.outside.port, "GET", "/props", key=None))  # llama-server's own: the proxy hides it
+    assert (props["total_slots"], props["model_alias"]) == (int(rendered(args, "--parallel")), rendered(args, "--alias"))
+    assert f"context checkpoints enabled, max = {rendered(args, '--ctx-checkpoints')}," in log
+    cache_types = f"K ({rendered(args, '--cache-type-k')})", f"V ({rendered(args, '--cache-type-v')})"
+    assert all(kind in log for kind in cache_types), cache_types
+    assert re.search(rf"llama_context: n_ubatch\s+= {rendered(args, '--ubatch-size')}\n", log)
     assert stack.llama.process.poll() is None
-    log = stack.llama.log_text()
     assert "invalid argument" not in log and "DEPRECATED" not in log, log[:2000]
 
 
@@ -63,8 +64,9 @@ def test_llama_server_listens_on_loopback_only(stack: Stack) -> None:
 
 
 def test_the_served_build_is_the_pinned_one(stack: Stack) -> None:
-    """/props reports the llama.cpp build the binary was compiled as: the one the image tag names."""
-    props = ok_json(call(stack.proxy.port, "GET", "/props"))
+    """/props reports the llama.cpp build the binary was compiled as: the one the image tag names.
+    Asked of llama-server directly: the proxy does not open /props (it names the model path)."""
+    props = ok_json(call(stack.outside.port, "GET", "/props", key=None))
     assert props["build_info"].startswith(f"b{pinned_build()}-"), props["build_info"]
 
 

@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
-from generator import guards, pipeline, tree
+from generator import guards, tree
 from generator.lock import LOCK_FILE
+from generator.pipeline import render as render_stages
 from generator.settings import PACKAGED_SCHEMA
 from tests.conftest import REPO, Run
 from tests.hostile.conftest import VALID_TAIL, append_prod, as_nobody, gemma, in_mount_namespace, no_traceback, outputs, state
@@ -487,7 +488,7 @@ def test_8_an_unexpected_exception_is_one_bug_line_and_exit_3(run: Run, project:
     def broken(*args: object) -> int:
         return 1 // 0
 
-    monkeypatch.setattr(pipeline, "run_render", broken)
+    monkeypatch.setattr(render_stages, "run_render", broken)
     result = run("render")
     assert result.exit_code == 3
     [line] = result.output.splitlines()

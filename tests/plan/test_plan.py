@@ -84,3 +84,23 @@ def test_the_plan_is_frozen() -> None:
         plan.spec.llama.threads = 8  # type: ignore[misc]
     with pytest.raises(TypeError):
         plan.spec.node_selector["x"] = "y"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("changes", "platform"), [
+    ({}, "neoverse-n1"),  # the reference: arm64 nodes, OCI Ampere A1
+    ({"nodeSelector": {"kubernetes.io/arch": "amd64"}}, "sapphirerapids-amx"),  # the x86 CPU that copies the most
+    ({"nodeSelector": {"kubernetes.io/arch": "amd64"}, "llama.cpuTarget": "x86-64-v3"}, "x86-64-v3"),
+    ({"llama.cpuTarget": "graviton3"}, "neoverse-v1"),
+])
+def test_the_budget_is_for_the_cpu_the_values_target(changes: dict[str, Any], platform: str) -> None:
+    plan = build_plan(values_for("prod", changes))
+    assert plan.capacity is not None and plan.capacity.platform.name == platform
+    assert plan.capacity.budget.platform == plan.capacity.platform  # the repack line is computed for it
+
+
+def test_a_cpu_target_of_another_arch_is_an_error_at_its_line() -> None:
+    plan = build_plan(values_for("prod", {"llama.cpuTarget": "x86-64-v4"}))
+    assert plan.capacity is None
+    (problem,) = plan.problems
+    assert (problem.path, problem.rule) == ("llama.cpuTarget", "cpu-target")
+    assert "is amd64, but the nodeSelector asks for arm64" in problem.message

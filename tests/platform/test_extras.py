@@ -121,7 +121,7 @@ def test_check_sees_a_changed_extra_as_drift(run: Run, project: Path) -> None:
     result = run("check")
     assert result.exit_code == 1
     assert "-      interval: 30s" in result.output and "+      interval: 15s" in result.output
-    assert result.output.splitlines()[-1] == "out of date: 1 changed (rendered/prod/servicemonitor-gemma.yaml). Run: make render"
+    assert result.output.splitlines()[-2] == "out of date: 1 changed (rendered/prod/servicemonitor-gemma.yaml). Run: make render"
 
 
 def test_invalid_yaml_is_a_values_error_naming_file_and_line(run: Run, project: Path) -> None:

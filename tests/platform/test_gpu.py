@@ -127,8 +127,8 @@ def test_a_gpu_too_small_is_an_error_with_the_breakdown() -> None:
     plan = plan_for("prod", llama__gpuLayers=999, llama__gpu={"enabled": True, "memoryGiB": 1})
     errors = [p for p in guards.run(plan) if p.rule == "gpu-memory"]
     assert len(errors) == 1 and errors[0].is_error
-    assert errors[0].message.startswith("the fullest GPU needs 1.85 GiB (weights 769.1 MiB, kv cache 38.0 MiB, compute "
-                                        "571.0 MiB, cuda 512.0 MiB) but has 1.00 GiB: lower llama.gpuLayers")
+    assert errors[0].message.startswith("the fullest GPU needs 1.81 GiB (weights 769.1 MiB, kv cache 38.0 MiB, compute "
+                                        "530.6 MiB, cuda 512.0 MiB) but has 1.00 GiB: lower llama.gpuLayers")
 
 
 @pytest.mark.parametrize(("changes", "expected"), [

@@ -13,14 +13,19 @@ from typing import Any
 
 import pytest
 
-from tests.proxy.fake_llama import FakeLlama
-from tests.proxy.nginx_harness import INSTALL_HINT, REQUIRE_ENV, Proxy, Runtime, find_runtime, running_proxy
+from testkit.fake_llama import FakeLlama
+from testkit.nginx import INSTALL_HINT, REQUIRE_ENV, Proxy, Runtime, find_runtime, running_proxy
 
 KEY = "sk-gemma-test-0123456789abcdef"  # the key the shared proxy accepts
 OTHER_KEY = "sk-gemma-next-fedcba9876543210"  # a second key, for rotation and per-key limits
 # The shared proxy: two workers (each keeps its own key cache), a 1 s key reload, room for the
-# 1 MB and 3 MiB bodies, and a 4 MiB limit to exceed.
-SHARED_VALUES: dict[str, Any] = {"workerProcesses": 2, "keyReloadSeconds": 1, "maxRequestBodyMiB": 4}
+# 1 MB and 3 MiB bodies, and a 4 MiB limit to exceed. Its limits are out of the way (50 streams at
+# once, a failed authentication per test case) and the memory limit raised to fit them; the tests of
+# the limits start proxies with the defaults.
+SHARED_LIMITS: dict[str, int] = {"concurrentRequests": 64, "concurrentPerKey": 64, "concurrentPerClient": 64,
+                                 "failedAuthPerMinute": 1000000}
+SHARED_VALUES: dict[str, Any] = {"workerProcesses": 2, "keyReloadSeconds": 1, "maxRequestBodyMiB": 4,
+                                 "limits": SHARED_LIMITS, "resources": {"limits": {"cpu": "1", "memory": "256Mi"}}}
 
 StartProxy = Callable[..., Proxy]
 

@@ -9,13 +9,13 @@ import itertools
 import json
 import os
 import socket
-import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from generator.render import PROXY_RUN_DIR
+from testkit.fake_llama import LOADING, SSE_DONE, FakeLlama, sse_event
+from testkit.nginx import Proxy, error_json, free_port
 from tests.proxy.conftest import KEY, StartProxy
-from tests.proxy.fake_llama import LOADING, SSE_DONE, FakeLlama, sse_event
-from tests.proxy.nginx_harness import Proxy, error_json, free_port
 from tests.proxy.proxy_client import bearer, opened, raw_request, read_events, request, seconds_until_closed
 
 MiB = 1024 * 1024
@@ -49,22 +49,43 @@ def test_a_stream_arrives_chunk_by_chunk(proxy: Proxy) -> None:
     assert all(gap > 0.2 for gap in gaps), gaps
 
 
+def test_an_event_leaves_the_proxy_while_the_upstream_holds_the_stream_open(proxy: Proxy, upstream: FakeLlama) -> None:
+    """No timing involved: the fake writes its first event, then waits for the test. Only a proxy that
+    passes chunks on as they come delivers that event while the stream is still open upstream; a
+    buffering one (`proxy_buffering on`) holds it until the stream ends, and the read times out."""
+    body = json.dumps({"stream": True, "x_chunks": 3, "x_hold": True}).encode()
+    with opened(proxy.port, "POST", "/v1/chat/completions", bearer(KEY), body, timeout=5) as response:
+        assert response.status == 200
+        events = read_events(response)
+        first = next(events)[1]
+        assert not upstream.finished.is_set()  # the upstream is mid-stream: it ends only once released
+        assert upstream.holding.wait(5)
+        upstream.release()
+        rest = [event for _, event in events]
+    assert [first, *rest] == expected_events(3)
+
+
+def test_a_stream_nobody_reads_stops_the_upstream_and_costs_no_disk(proxy: Proxy, upstream: FakeLlama) -> None:
+    """Backpressure: nginx holds one buffer of a stream its client does not read and stops reading
+    from llama-server, so 64 MiB of events never finish upstream and nothing spills to disk. A
+    buffering proxy would read them all into run/proxy (and a slow client could fill the volume)."""
+    events, pad = 1024, 64 * 1024
+    body = json.dumps({"stream": True, "x_chunks": events, "x_pad": pad}).encode()
+    with opened(proxy.port, "POST", "/v1/chat/completions", bearer(KEY), body, timeout=60) as response:
+        assert response.status == 200
+        assert not upstream.finished.wait(3), "the whole stream was read upstream while the client read nothing"
+        assert list((proxy.prefix / PROXY_RUN_DIR / "proxy").rglob("*")) == []
+        received = sum(1 for _ in read_events(response))
+    assert received == events + 1
+    assert upstream.finished.is_set()
+
+
 def test_stream_headers_keep_it_a_stream(proxy: Proxy) -> None:
     with opened(proxy.port, "POST", "/v1/chat/completions", bearer(KEY), chat(True, 1)) as response:
         response.read()
     assert response.headers["Content-Type"] == "text/event-stream"
     assert response.headers["X-Accel-Buffering"] == "no"
     assert response.headers["Content-Encoding"] is None
-
-
-def test_the_first_event_comes_within_a_few_ms_of_direct(proxy: Proxy, upstream: FakeLlama) -> None:
-    def first_event_delay(port: int, headers: list[tuple[str, str]]) -> float:
-        sent, times, _ = stream_arrivals(port, headers, chunks=2, interval=0.05)
-        return times[0] - sent
-
-    direct = statistics.median(first_event_delay(upstream.port, []) for _ in range(7))
-    proxied = statistics.median(first_event_delay(proxy.port, bearer(KEY)) for _ in range(7))
-    assert proxied - direct < 0.05, (direct, proxied)
 
 
 def test_fifty_concurrent_streams_all_arrive_intact(proxy: Proxy, upstream: FakeLlama) -> None:
@@ -127,10 +148,11 @@ def test_a_chunked_body_over_the_limit_gets_413_json(proxy: Proxy, upstream: Fak
     assert upstream.requests == []
 
 
-def test_a_header_over_the_limit_gets_400_json(proxy: Proxy, upstream: FakeLlama) -> None:
-    reply = request(proxy.port, "GET", "/v1/models", [*bearer(KEY), ("X-Big", "y" * 9000)])
-    assert reply.status == 400
-    assert error_json(reply.body)["code"] == "bad_request"
+def test_a_header_over_the_limit_gets_431_json(proxy: Proxy, upstream: FakeLlama) -> None:
+    """A header line over 4 KiB: 431 (nginx's own 494, sent as 400 by default)."""
+    reply = request(proxy.port, "GET", "/v1/models", [*bearer(KEY), ("X-Big", "y" * 4200)])
+    assert reply.status == 431
+    assert error_json(reply.body)["code"] == "request_header_too_large"
     assert upstream.requests == []
 
 
@@ -139,7 +161,7 @@ def test_a_down_upstream_gets_a_quick_502_json(start_proxy: StartProxy) -> None:
     for path, headers in (("/v1/models", bearer(KEY)), ("/health", [])):
         started = time.monotonic()
         reply = request(proxy.port, "GET", path, headers)
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 4.0  # refused at once, not after proxy_connect_timeout's 5 s
         assert reply.status == 502
         assert reply.headers["Content-Type"] == "application/json"
         assert error_json(reply.body)["code"] == "upstream_unavailable"
@@ -157,8 +179,8 @@ def test_a_loading_upstream_answers_503_through_the_proxy(proxy: Proxy, upstream
 
 
 def test_a_stalled_client_is_dropped(start_proxy: StartProxy, upstream: FakeLlama) -> None:
-    """clientTimeoutSeconds bounds both the headers and the body; nothing reaches the upstream."""
-    proxy = start_proxy({"clientTimeoutSeconds": 1})
+    """headerTimeoutSeconds bounds the headers, clientTimeoutSeconds the body; nothing reaches the upstream."""
+    proxy = start_proxy({"clientTimeoutSeconds": 1, "headerTimeoutSeconds": 1})
     stalls = [b"GET /v1/models HTTP/1.1\r\nHost: x\r\n",
               f"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\nContent-Length: 10\r\n\r\n".encode()]
     for stall in stalls:

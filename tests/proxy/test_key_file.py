@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
+from generator import keys
+from testkit.fake_llama import FakeLlama
+from testkit.nginx import Proxy, error_json
 from tests.proxy.conftest import KEY, OTHER_KEY, StartProxy
-from tests.proxy.fake_llama import FakeLlama
-from tests.proxy.nginx_harness import Proxy, error_json
 from tests.proxy.proxy_client import bearer, request
 
 RELOAD_SECONDS = 1  # keyReloadSeconds of every proxy these tests start
@@ -127,3 +128,65 @@ def test_a_rotation_takes_effect_without_a_restart(start_proxy: StartProxy) -> N
 
     assert took <= RELOAD_SECONDS + 1.5
     assert proxy.pids() == processes  # no restart, no reload
+
+
+@pytest.mark.parametrize("key_text", [
+    pytest.param(KEY, id="one-key"),
+    pytest.param(f"{OTHER_KEY}\n{KEY}", id="last-of-two"),
+    pytest.param(f"{OTHER_KEY}\r\n{KEY}", id="last-of-two-crlf"),
+])
+def test_a_key_file_without_a_trailing_newline_works(start_proxy: StartProxy, key_text: str) -> None:
+    """The usual shape of a Secret value: the last line has no newline, and it is a key all the same."""
+    proxy = start_proxy(key_text=key_text)
+    assert status_with(proxy, KEY) == 200
+
+
+def test_a_15_character_key_is_refused_and_16_is_enough(start_proxy: StartProxy, upstream: FakeLlama) -> None:
+    short, enough = "k" * 15, "k" * 16
+    proxy = start_proxy(key_text=f"{short}\n")
+    assert_fails_closed(proxy, upstream)
+    assert "line 1 is shorter than 16 characters" in proxy.read_error_log()
+    proxy = start_proxy(key_text=f"{enough}\n")
+    assert status_with(proxy, enough) == 200
+    assert status_with(proxy, short) == 401
+
+
+def test_the_key_file_may_hold_64_kib_and_no_more(start_proxy: StartProxy, upstream: FakeLlama) -> None:
+    """The cap is 65536 bytes: a file of exactly that size is read whole (its key is on the last line);
+    one byte more and the proxy fails closed, naming the cap."""
+    filler = "\n" * (65536 - len(KEY))
+    proxy = start_proxy(key_text=filler + KEY)
+    assert status_with(proxy, KEY) == 200
+    proxy = start_proxy(key_text="\n" + filler + KEY)
+    upstream.reset()
+    assert_fails_closed(proxy, upstream)
+    assert "over 65536 bytes" in proxy.read_error_log()
+
+
+def test_a_salted_hash_accepts_its_key_only(start_proxy: StartProxy, upstream: FakeLlama) -> None:
+    """`gemma-gitops hash-key` lines: the key works, the file holds no usable key, and plaintext lines
+    still work beside them."""
+    line = keys.hash_line(KEY, keys.new_salt())
+    proxy = start_proxy(key_text=f"{line}\n")
+    assert KEY not in proxy.keys.path.read_text()
+    assert status_with(proxy, KEY) == 200
+    assert status_with(proxy, OTHER_KEY) == 401
+    assert status_with(proxy, line) == 401  # the leaked line is not a key
+    assert f"key={keys.key_id(KEY)} " in proxy.read_access_log()  # the same identity as the plain key's
+    proxy = start_proxy(key_text=f"{line}\n{OTHER_KEY}\n")
+    assert (status_with(proxy, KEY), status_with(proxy, OTHER_KEY)) == (200, 200)
+
+
+@pytest.mark.parametrize("line", [
+    pytest.param("sha256:00112233:" + "ab" * 32, id="short-salt"),
+    pytest.param("sha256:" + "00" * 16 + ":" + "ab" * 31, id="short-digest"),
+    pytest.param("sha256:" + "0" * 33 + ":" + "ab" * 32, id="odd-salt"),
+    pytest.param("sha256:" + "zz" * 16 + ":" + "ab" * 32, id="not-hex"),
+    pytest.param("sha256::" + "ab" * 32, id="no-salt"),
+])
+def test_a_malformed_hash_line_is_ignored_by_number(start_proxy: StartProxy, line: str) -> None:
+    proxy = start_proxy(key_text=f"{KEY}\n{line}\n")
+    assert status_with(proxy, KEY) == 200
+    log = proxy.read_error_log()
+    assert "line 2 is not a valid sha256:<salt hex>:<digest hex> hash" in log
+    assert line not in log

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from testkit.fake_llama import FakeLlama
+from testkit.nginx import Proxy, error_json
 from tests.proxy.conftest import KEY, OTHER_KEY, StartProxy
-from tests.proxy.fake_llama import FakeLlama
-from tests.proxy.nginx_harness import Proxy, error_json
 from tests.proxy.proxy_client import bearer, request
 
 BURST = 2

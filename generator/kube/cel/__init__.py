@@ -38,17 +38,34 @@ class CelLimitation:
     reason: str
 
 
-# One rule tree per schema object for the whole process (the schema is kept so its id stays unique).
-_TREES: dict[int, tuple[Mapping[str, Any], Node | None]] = {}
+@dataclass(frozen=True)
+class _Rules:
+    """A schema's compiled rule tree, how many rules it holds and the ones that cannot compile, built once."""
+
+    schema: Mapping[str, Any]  # kept, so its id stays unique while it is remembered
+    tree: Node | None
+    count: int
+    limitations: tuple[CelLimitation, ...]
+
+
+# One entry per schema object for the whole process: asked for every resource and Kubernetes version.
+_RULES: dict[int, _Rules] = {}
+
+
+def _rules(schema: Mapping[str, Any]) -> _Rules:
+    """The schema's rules, built on first use."""
+    found = _RULES.get(id(schema))
+    if found is None or found.schema is not schema:
+        tree = build(schema)
+        compiled = list(tree.compiled()) if tree is not None else []
+        limitations = tuple(CelLimitation(c.rule.schema_path, c.rule.rule, c.error) for c in compiled if c.error)
+        found = _RULES[id(schema)] = _Rules(schema, tree, len(compiled), limitations)
+    return found
 
 
 def rule_tree(schema: Mapping[str, Any]) -> Node | None:
     """The schema's compiled rule tree, built on first use."""
-    found = _TREES.get(id(schema))
-    if found is None or found[0] is not schema:
-        found = (schema, build(schema))
-        _TREES[id(schema)] = found
-    return found[1]
+    return _rules(schema).tree
 
 
 def cel_findings(schema: Mapping[str, Any], instance: Mapping[str, Any]) -> list[CelFinding]:
@@ -61,16 +78,12 @@ def cel_findings(schema: Mapping[str, Any], instance: Mapping[str, Any]) -> list
 
 def cel_limitations(schema: Mapping[str, Any]) -> list[CelLimitation]:
     """The schema's rules that cannot compile here."""
-    tree = rule_tree(schema)
-    if tree is None:
-        return []
-    return [CelLimitation(c.rule.schema_path, c.rule.rule, c.error) for c in tree.compiled() if c.error]
+    return list(_rules(schema).limitations)
 
 
 def rule_count(schema: Mapping[str, Any]) -> int:
     """How many rules the schema declares (at nodes CEL can reach)."""
-    tree = rule_tree(schema)
-    return 0 if tree is None else sum(1 for _ in tree.compiled())
+    return _rules(schema).count
 
 
 __all__ = ["CelFinding", "CelLimitation", "cel_findings", "cel_limitations", "rule_count"]

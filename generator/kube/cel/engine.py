@@ -34,6 +34,7 @@ class Outcome:
     error: str = ""
 
 
+@cache  # asked for each rule at every evaluation
 def uses_old_self(expression: str) -> bool:
     """Whether a rule refers to `oldSelf` (a transition rule), ignoring string literals."""
     return bool(_OLD_SELF.search(_STRINGS.sub("''", expression)))

@@ -73,7 +73,7 @@ def _check_source(
 ) -> Iterator[Problem]:
     """Findings for one source: a path that is not a directory, or namespace mismatches."""
     directory = resolve_inside(scope.root, source["path"])
-    if directory is None or not directory.is_dir():
+    if directory is None or not scope.is_dir(directory):
         message = f"{source['path']!r} does not exist under the project root (run the render first?)"
         yield finding(app, jpath(*path, "path"), message)
         return

@@ -30,6 +30,7 @@ class Scope:
     root: Path
     resources: tuple[Manifest, ...]
     resources_at: Callable[[Path, bool], tuple[Manifest, ...]]  # directory, recurse → its resources
+    is_dir: Callable[[Path], bool] = Path.is_dir  # whether a directory holds manifests (on disk, or in a render)
 
     def of_kind(self, kind: str, group: str | None = None) -> list[Manifest]:
         """The resources of a kind (and API group, when given), in scope order."""

@@ -1,39 +1,22 @@
-"""The data path, one direction: values → plans → guards → manifests → (write | compare | budget).
-
-Each command of the CLI is one plain function here that returns an exit code.
-"""
+"""render, check's render, template: plans → manifests and generated documents, held in memory or written."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from . import collisions, conflicts, docs, extras, guards, kubeschemas, overrides, schemaviews, tree
-from .capacity.gguf_header import geometry_yaml, read_gguf
-from .capacity.report import EnvironmentBudget, summary, text, to_json
-from .collisions import EnvironmentRender
-from .errors import EXIT_FAILED, EXIT_OK, CheckFailed, GeneratorError, ValuesError
-from .kube import ValidateOptions, format_json, format_text, resolve_options, sources, validate_paths
-from .manifest import Manifest
-from .plan import Plan, build_plan
-from .problems import Problem, acknowledged_of, errors_of, warnings_of
-from .render import render_plan
-from .settings import ARGOCD_DIR, PACKAGED_SCHEMA, RENDERED_DIR, SCHEMA_FILE, SHARED_LAYER, VALUES_DIR, Settings
-from .values import (
-    Extra,
-    environment_names,
-    kubernetes_versions,
-    load_all,
-    load_environment,
-    load_schema,
-    read_layer,
-)
-
-Echo = Callable[[str], None]
+from .. import collisions, conflicts, docs, extras, kubeschemas, schemaviews, tree
+from ..collisions import EnvironmentRender
+from ..errors import EXIT_OK, GeneratorError, ValuesError
+from ..manifest import Manifest
+from ..plan import Plan, build_plan
+from ..problems import Problem, acknowledged_of, warnings_of
+from ..render import render_plan
+from ..settings import ARGOCD_DIR, PACKAGED_SCHEMA, RENDERED_DIR, SCHEMA_FILE, SHARED_LAYER, VALUES_DIR, Settings
+from ..values import environment_names, load_environment, load_schema, read_layer
+from . import Echo, session
+from .plans import guarded, load_plans
 
 
 @dataclass(frozen=True)
@@ -52,16 +35,6 @@ class Rendered:
         return {**tree.from_manifests(self.manifests), **{p: t.encode("utf-8") for p, t in self.documents}}
 
 
-def load_plans(settings: Settings) -> tuple[Plan, ...]:
-    """The plan of every requested environment (all of them by default), with the command line's overrides."""
-    return tuple(build_plan(values) for values in load_all(settings, extra_layers(settings)))
-
-
-def extra_layers(settings: Settings) -> Extra | None:
-    """The `-f` and `--set` layers of the command line, parsed once (None without any)."""
-    return overrides.extra_layers(settings.overrides, load_schema(settings)) if settings.overrides else None
-
-
 def generated_documents(settings: Settings) -> tuple[tuple[str, str], ...]:
     """The files besides manifests a render keeps in sync: the values reference, the project's copy of the
     values schema (except in the tool's own repository, where schemas/ holds its source), and the
@@ -72,17 +45,6 @@ def generated_documents(settings: Settings) -> tuple[tuple[str, str], ...]:
     if settings.is_tool_source:
         return (reference, *views)
     return (reference, (SCHEMA_FILE.as_posix(), PACKAGED_SCHEMA.read_text(encoding="utf-8")), *views)
-
-
-def guarded(plans: tuple[Plan, ...]) -> tuple[Problem, ...]:
-    """Every plan's guard warnings and acknowledged warnings; every error of every plan raised at once (exit 1)."""
-    problems = tuple(p for plan in plans for p in guards.run(plan))
-    errors = errors_of(problems)
-    if errors:
-        failed = sorted({p.file for p in errors})
-        raise CheckFailed(f"{', '.join(failed)}: the deployment cannot run as configured "
-                          f"(see `gemma-gitops budget`)", errors)
-    return (*warnings_of(problems), *acknowledged_of(problems))
 
 
 def load_extras(plans: tuple[Plan, ...], settings: Settings) -> tuple[tuple[extras.Extra, ...], ...]:
@@ -105,7 +67,10 @@ def check_extra_schemas(renders: tuple[EnvironmentRender, ...], settings: Settin
     """The extra manifests against their schemas, for each environment's Kubernetes versions (exit 1 on a problem)."""
     items = [(extra, tuple(v for v in r.plan.spec.kubernetes_versions if v in kubeschemas.available_versions()))
              for r in renders for extra in r.extras]
-    if items:
+    if items:  # only then the validator: a render without extras loads none (see __init__)
+        from ..kube import sources
+        from ..kube.config import resolve_options
+
         sources.check(items, resolve_options(settings.root))
 
 
@@ -118,7 +83,7 @@ def other_renders(settings: Settings, plans: tuple[Plan, ...]) -> tuple[Environm
         if name not in requested:
             try:
                 plan = build_plan(load_environment(name, settings, schema))
-                found.append(EnvironmentRender(plan, tuple(render_plan(plan)), extras.load(settings, name)))
+                found.append(EnvironmentRender(plan, tuple(render_plan(plan, settings.cache_dir)), extras.load(settings, name)))
             except GeneratorError:
                 continue
     return tuple(found)
@@ -136,7 +101,8 @@ def render_all(settings: Settings) -> Rendered:
     conflicts.check(plans)
     loaded = load_extras(plans, settings)
     found = guarded(plans)
-    renders = tuple(EnvironmentRender(plan, tuple(render_plan(plan)), extra) for plan, extra in zip(plans, loaded, strict=True))
+    renders = tuple(EnvironmentRender(plan, tuple(render_plan(plan, settings.cache_dir)), extra)
+                    for plan, extra in zip(plans, loaded, strict=True))
     check_extra_schemas(renders, settings)
     collisions.check(renders, other_renders(settings, plans))
     documents = generated_documents(settings)
@@ -145,11 +111,6 @@ def render_all(settings: Settings) -> Rendered:
         scope for plan in plans for scope in (f"{RENDERED_DIR}/{plan.env}", f"{ARGOCD_DIR}/{plan.env}.yaml"))
     return Rendered(plans, manifests, documents, (*scopes, *(path for path, _ in documents)),
                     warnings_of(found), acknowledged_of(found))
-
-
-def session(settings: Settings, command: str, write: bool = False) -> AbstractContextManager[None]:
-    """The project lock for one command (exclusive to write, shared to read), an interrupted write completed first."""
-    return tree.session(settings.root, write, settings.lock_wait_seconds, " ".join((command, *settings.envs)))
 
 
 def hand_written(removed: tuple[str, ...], actual: tree.Tree) -> list[Problem]:
@@ -176,7 +137,7 @@ def run_render(settings: Settings, echo: Echo, warn: Echo, values_not_in_git: bo
             "`gemma-gitops template`, or pass --values-not-in-git to write it anyway")
     with session(settings, "render", write=True):
         rendered = render_all(settings)
-        _warn(rendered, warn)
+        report_warnings(rendered, warn)
         tree.refuse_foreign(settings.root, rendered.tree)
         actual = tree.owned_on_disk(settings.root, rendered.scopes)
         foreign = hand_written(tree.compare(rendered.tree, actual).removed, actual)
@@ -187,32 +148,14 @@ def run_render(settings: Settings, echo: Echo, warn: Echo, values_not_in_git: bo
     for plan in rendered.plans:
         count = sum(1 for m in rendered.manifests if m.path.startswith(f"{RENDERED_DIR}/{plan.env}/"))
         echo(f"rendered {plan.file} → {RENDERED_DIR}/{plan.env}/ ({count} resources) and {ARGOCD_DIR}/{plan.env}.yaml")
-    echo(_summary(drift) if drift else "no changes")
+    echo(summary(drift) if drift else "no changes")
     return EXIT_OK
-
-
-def run_check(settings: Settings, echo: Echo, warn: Echo) -> int:
-    """The drift check: render in memory and compare with the disk; exit 1 with a diff on any difference."""
-    with session(settings, "check"):
-        rendered = render_all(settings)
-        _warn(rendered, warn)
-        tree.refuse_foreign(settings.root, rendered.tree)
-        desired, actual = rendered.tree, tree.owned_on_disk(settings.root, rendered.scopes)
-    drift = tree.compare(desired, actual)
-    if not drift:
-        echo(f"in sync: {len(desired)} files for {len(rendered.plans)} environment(s)")
-        return EXIT_OK
-    echo(tree.unified_diff(desired, actual, drift).rstrip("\n"))
-    for problem in hand_written(drift.removed, actual):
-        echo(str(problem))
-    echo(f"out of date: {_summary(drift)}. Run: make render")
-    return EXIT_FAILED
 
 
 def run_template(settings: Settings, output: str, echo: Echo, warn: Echo) -> int:
     """Print one environment's manifests, what `render` writes to rendered/<env>/, to stdout; write nothing."""
     rendered = render_all(settings)
-    _warn(rendered, warn)
+    report_warnings(rendered, warn)
     echo(stream(rendered.manifests, output).rstrip("\n"))
     return EXIT_OK
 
@@ -232,37 +175,7 @@ def stream(manifests: tuple[Manifest, ...], output: str) -> str:
     return "".join(m.text for m in resources)
 
 
-def budget_of(plan: Plan) -> EnvironmentBudget:
-    """One plan's budget as the `budget` command shows it, with the same guards render runs."""
-    model = plan.spec.model
-    capacity = plan.capacity
-    return EnvironmentBudget(plan.env, plan.file, f"{model.alias} ({model.hf_repo}/{model.hf_file})",
-                             capacity.budget if capacity else None, capacity.fit if capacity else None,
-                             capacity.startup if capacity else None, guards.run(plan), capacity.gpu if capacity else None,
-                             capacity.serving if capacity else None)
-
-
-def run_budget(settings: Settings, output: str, echo: Echo) -> int:
-    """Print every requested environment's budget; exit 1 when any of them has an error."""
-    with session(settings, "budget"):
-        envs = [budget_of(plan) for plan in load_plans(settings)]
-    if output == "json":
-        echo(to_json(envs).rstrip("\n"))
-    else:
-        for env in envs:
-            for line in text(env):
-                echo(line)
-        echo(summary(envs))
-    return EXIT_FAILED if any(env.errors for env in envs) else EXIT_OK
-
-
-def run_inspect(path: Path, echo: Echo) -> int:
-    """Print the `model.geometry` block of a GGUF file."""
-    echo(geometry_yaml(read_gguf(path)).rstrip("\n"))
-    return EXIT_OK
-
-
-def _warn(rendered: Rendered, warn: Echo) -> None:
+def report_warnings(rendered: Rendered, warn: Echo) -> None:
     """Print what deserves a look but does not stop the render; what the values acknowledge, in one line."""
     for problem in rendered.warnings:
         warn(f"warning: {problem}")
@@ -274,30 +187,8 @@ def _warn(rendered: Rendered, warn: Echo) -> None:
         warn(f"acknowledged {len(rendered.acknowledged)} warning(s), see `gemma-gitops budget`: {listed}")
 
 
-def _summary(drift: tree.Drift) -> str:
+def summary(drift: tree.Drift) -> str:
     """`2 changed, 1 added, 1 removed`, naming the files."""
     parts = [f"{len(files)} {label} ({', '.join(files)})" for label, files in
              (("changed", drift.changed), ("added", drift.added), ("removed", drift.removed)) if files]
     return ", ".join(parts)
-
-
-def run_validate(settings: Settings, paths: list[Path], options: ValidateOptions, output: str, echo: Echo) -> int:
-    """Validate manifests offline; the report as text or JSON; exit 1 when anything failed."""
-    with session(settings, "validate"):
-        report = validate_paths(paths or default_paths(settings.root), options)
-    echo((format_json(report) if output == "json" else format_text(report)).rstrip("\n"))
-    return EXIT_FAILED if report.failed else EXIT_OK
-
-
-def default_paths(root: Path) -> list[Path]:
-    """rendered/ and argocd/ under the root; both must exist, so a missing render is noticed."""
-    paths = [root / name for name in (RENDERED_DIR, ARGOCD_DIR)]
-    missing = [p.name + "/" for p in paths if not p.is_dir()]
-    if missing:
-        raise GeneratorError(f"nothing to validate: {', '.join(missing)} not found under {root} (run: make render)")
-    return paths
-
-
-def scope_versions(settings: Settings) -> dict[str, tuple[str, ...]]:
-    """`rendered/<env>` → the Kubernetes versions that environment's values name (read leniently)."""
-    return {f"{RENDERED_DIR}/{env}": versions for env, versions in kubernetes_versions(settings).items()}

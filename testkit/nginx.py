@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -29,7 +30,7 @@ from generator.render import API_KEY_FILE, PROXY_CONF_DIR, PROXY_RUN_DIR, PROXY_
 from generator.settings import SCHEMA_FILE, Settings
 from generator.values import load_environment, load_schema
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 INSTALL_HINT = "install it with: sudo scripts/install-nginx-lua.sh"
 ACCESS_LOG_FLUSH_SECONDS = 1  # `flush=1s` on the rendered access_log
 REQUIRE_ENV = "GEMMA_GITOPS_REQUIRE_NGINX"
@@ -60,7 +61,8 @@ def find_runtime() -> Runtime | None:
         return Runtime(str(OPENRESTY), "")
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").is_file() else None)
     modules = [DEBIAN_MODULES / "ndk_http_module.so", DEBIAN_MODULES / "ngx_http_lua_module.so"]
-    if nginx and all(m.is_file() for m in modules) and Path("/usr/share/lua/5.1/resty/core.lua").is_file():
+    cjson = any(Path("/usr/lib").glob("*/lua/5.1/cjson.so"))  # Debian's lua-cjson (OpenResty bundles it)
+    if nginx and all(m.is_file() for m in modules) and Path("/usr/share/lua/5.1/resty/core.lua").is_file() and cjson:
         return Runtime(nginx, LUA_PREAMBLE)
     return None
 
@@ -173,6 +175,18 @@ class Proxy:
 
     def read_error_log(self) -> str:
         return self.error_log.read_text(encoding="utf-8", errors="replace")
+
+    def settled_error_log(self, timeout: float = 10.0) -> str:
+        """The error log once every worker has logged its key state at start (a line each), so that
+        a test comparing it before and after sees only what the test caused."""
+        match = re.search(r"^worker_processes (\d+);", self.files.get("nginx.conf", ""), re.MULTILINE)
+        workers = int(match.group(1)) if match else 1
+        deadline = time.monotonic() + timeout
+        while (log := self.read_error_log()).count("auth: ") < workers:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the workers did not log their key state within {timeout}s:\n{log}")
+            time.sleep(0.02)
+        return log
 
     def pids(self) -> list[int]:
         """The master and its workers."""
@@ -287,6 +301,20 @@ def running_proxy(runtime: Runtime, upstream_port: int, proxy_values: dict[str, 
             finally:
                 stop(proxy)
             return
+
+
+@contextmanager
+def started_nginx(runtime: Runtime, scratch: Path, files: dict[str, str], port: int) -> Iterator[Proxy]:
+    """Lay out and start nginx on files of the test's own (e.g. a test-only nginx.conf beside the
+    rendered auth.lua), listening on `port`; stopped on exit."""
+    prefix = scratch / f"prefix-{port}"
+    lay_out_prefix(prefix, files)
+    proxy = _start(runtime, prefix, scratch, port, KeyVolume(prefix / PROXY_SECRET_DIR), files)
+    try:
+        wait_until_listening(proxy)
+        yield proxy
+    finally:
+        stop(proxy)
 
 
 def _log_files(directory: Path, name: str) -> tuple[Path, Path]:
