@@ -9,8 +9,10 @@ of bench/results.md. Measures; asserts nothing. About 40 minutes on 2 cores when
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import math
+import pickle
 import sys
 import tempfile
 import time
@@ -36,9 +38,12 @@ BATCH_SIZES = (series.SMALLEST_BATCH, 32, 128, 256, 512)
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.serving", description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=PARTS, action="append", help="run only this part (repeatable)")
-    parser.add_argument("--quick", action="store_true", help="one round, 2 repeats, the sweep's defaults only, 1-2 slots and clients")
+    parser.add_argument("--quick", action="store_true",
+                        help="one round, 2 repeats, the sweep's defaults only, 1-2 slots and clients")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each load cell (default %(default)s); the sweep "
                                                               "makes two rounds of this many repeats")
+    parser.add_argument("--state", type=Path, help="keep what each part measured in this file (pickle) and reuse it: "
+                                                   "a part already in it is not measured again (a long run resumed)")
     parser.add_argument("--output", type=Path, help="Markdown file whose serving section is rewritten (default: "
                                                     "bench/results.md, none with --quick)")
     return parser.parse_args(argv)
@@ -84,9 +89,43 @@ def defaults_of(reference: stack.Rendered) -> tuple[int, int, str, str]:
     return llama.threads, llama.ubatch_size, "on", llama.cache_type_k
 
 
+def load_state(path: Path | None, found: tables.Results) -> tables.Results:
+    """What an earlier run of the same benchmark kept in `path`, with this run's facts; else `found`."""
+    if path is None or not path.is_file():
+        return found
+    kept: tables.Results = pickle.loads(path.read_bytes())
+    return dataclasses.replace(kept, facts={**found.facts, **{k: v for k, v in kept.facts.items() if k not in found.facts}})
+
+
+def save_state(path: Path | None, found: tables.Results) -> None:
+    """Keep what was measured so far (written whole, then renamed)."""
+    if path is not None:
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(pickle.dumps(found))
+        partial.replace(path)
+
+
+def done_parts(found: tables.Results) -> set[str]:
+    """The parts `found` already holds."""
+    have = {"bandwidth": found.bandwidth, "sweep": found.sweep, "batch": found.batches, "load": found.matrix}
+    return {part for part, rows in have.items() if rows}
+
+
 def run(args: argparse.Namespace, bed: Bed, found: tables.Results, reference: stack.Rendered) -> None:
-    """Every part asked for, in order: bandwidth, sweep, batch sizes, load."""
-    parts = set(args.only or PARTS)
+    """Every part asked for, in order: bandwidth, sweep, batch sizes, load; each kept in --state as it ends."""
+    parts = set(args.only or PARTS) - done_parts(found)
+    if "load" in parts:
+        found.diagonal = []
+    for part in PARTS:
+        if part in parts:
+            before = machine.load_average()
+            _run(args, {part}, bed, found, reference)
+            found.facts[f"load average, {part}"] = f"{before} before, {machine.load_average()} after"
+            save_state(args.state, found)
+
+
+def _run(args: argparse.Namespace, parts: set[str], bed: Bed, found: tables.Results, reference: stack.Rendered) -> None:
+    """The parts in `parts`, in order."""
     cores = reference.cpu_limit
     rounds = 1 if args.quick else args.rounds
     repeats = 2 if args.quick else args.rounds
@@ -96,17 +135,21 @@ def run(args: argparse.Namespace, bed: Bed, found: tables.Results, reference: st
             series.wait_for_quiet(progress)
             with quota.limited("gemma-bench-stream", limit) as q:
                 found.bandwidth.append(bandwidth.measure(q, math.ceil(limit)))
+        save_state(args.state, found)
     if "sweep" in parts:
         configs = [series.sweep_config(*defaults_of(reference), cores)] if args.quick else series.sweep_configs(cores)
-        found.sweep = series.run_sweep(bed, configs, 1 if args.quick else 2, repeats, progress)
+        found.sweep = series.run_sweep(bed, configs, 1, repeats, progress)
+        save_state(args.state, found)
     if "batch" in parts:
         sizes = (series.SMALLEST_BATCH, 512) if args.quick else BATCH_SIZES
         found.batches = series.run_sweep(bed, [series.batch_config(n, cores) for n in sizes], 1, repeats, progress)
+        save_state(args.state, found)
     if "load" in parts:
         parallels, clients = (PARALLELS[:2], CLIENTS[:2]) if args.quick else (PARALLELS, CLIENTS)
         found.matrix = series.run_matrix(bed, cores, parallels, clients, rounds, progress)
         for limit in SMALLER_CORES:
             found.diagonal += series.run_matrix(bed, limit, parallels, None, rounds, progress)
+        save_state(args.state, found)
 
 
 def reading(found: tables.Results, defaults: tuple[int, int, str, str]) -> list[str]:
@@ -134,16 +177,16 @@ How it was measured (bench/serving/, bench/README.md):
 
 - Each configuration is bench/serving/values.yaml (Gemma 3 270M, the reference deployment's llama
   settings) with a few keys changed, rendered by the generator; llama-server runs with the rendered
-  container's args and env, changed only by tests/e2e/llama.py's SUBSTITUTIONS (the model from disk,
+  container's args and env, changed only by testkit/llama.py's SUBSTITUTIONS (the model from disk,
   a free port, a scratch home, verbosity 4) and, for the sweep, `--flash-attn off` and batch 2
   (bench/serving/stack.py BENCH_SUBSTITUTIONS). The proxy is the rendered nginx.conf and auth.lua in
-  nginx with the Lua module (tests/proxy/nginx_harness.py), bound to 127.0.0.1; every request goes
+  nginx with the Lua module (testkit/nginx.py), bound to 127.0.0.1; every request goes
   through it with the key.
 - The CPU limit is applied as the kubelet applies it: a CFS quota (limit x 100 ms per 100 ms) on a
   child cgroup holding llama-server, and another holding nginx at the auth proxy's limit; the
   clients (Python threads in the benchmark's process) run outside both, on the same cores.
 - Before each run the benchmark waits for the machine to be quiet; a run during which processes
-  not ours used 0.10 cores or more is run again (up to 3 times), and the tables say so.
+  not ours used 0.5 cores or more is run again (up to 3 times), and the tables say so.
 """
 
 
@@ -171,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             bed = Bed(runtime, stack.llama_binary(), stack.model_file(scratch), scratch,
                       stack.scratch_project(Path(project)), str(stack.base_values()["model"]["alias"]))
             reference = stack.render(stack.Config("rendered defaults"), bed.settings)
-            found = tables.Results(facts(bed, reference), weights_of(bed.model))
+            found = load_state(args.state, tables.Results(facts(bed, reference), weights_of(bed.model)))
             run(args, bed, found, reference)
     except (stack.StackError, bandwidth.BandwidthError, series.load.LoadError) as err:
         print(f"bench-serving: {err}", file=sys.stderr)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.proxy.proxy_client import bearer, opened, read_events
+from testkit.proxy_client import bearer, opened, read_events
 
 REQUEST_SECONDS = 600.0  # a socket that waits longer than this is stuck, not slow
 VOCAB_FLOOR = 1_000  # prompt token ids are drawn above the special and byte tokens

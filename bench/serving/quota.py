@@ -24,6 +24,13 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 V1_CPU = CGROUP_ROOT / "cpu"
 PERIOD_US = 100_000  # the kubelet's CFS period
 REMOVE_SECONDS = 5.0
+# The quota is the kubelet's; the weight is not. On a node the container's shares only matter when
+# the node is oversubscribed; on this shared machine other (niced) work runs beside the benchmark,
+# so the measured processes get 10x a nice-0 task's weight (v1 cpu.shares 1024 = nice 0; v2
+# cpu.weight 100 = nice 0): a nice-10 task then takes about 1 % of a contended core from them,
+# not 10 % (kernel/sched/core.c sched_prio_to_weight: nice 0 = 1024, nice 10 = 110, nice 19 = 15).
+V1_SHARES = 10_240
+V2_WEIGHT = 1_000
 
 
 @dataclass(frozen=True)
@@ -90,9 +97,11 @@ def _make_child(method: str, name: str, cores: float) -> Path:
     quota = round(cores * PERIOD_US)
     if method.startswith("cgroup v2"):
         (path / "cpu.max").write_text(f"{quota} {PERIOD_US}\n")
+        (path / "cpu.weight").write_text(f"{V2_WEIGHT}\n")
     else:
         (path / "cpu.cfs_period_us").write_text(f"{PERIOD_US}\n")
         (path / "cpu.cfs_quota_us").write_text(f"{quota}\n")
+        (path / "cpu.shares").write_text(f"{V1_SHARES}\n")
     return path
 
 

@@ -30,8 +30,8 @@ Progress = Callable[[str], None]
 RETRIES = 3
 PROMPT_TOKENS = 1024  # the prompt-processing request: two ubatches of 512, eight of 128
 GENERATION_PROMPT = 32  # the generation request: a short prompt, then
-GENERATION_TOKENS = 128  # ... this many tokens
-LOAD_TOKENS = 128  # each chat request of the load runs generates this many
+GENERATION_TOKENS = 64  # ... this many tokens
+LOAD_TOKENS = 64  # each chat request of the load runs generates this many
 THREADS = (1, 2)
 UBATCHES = (128, 256, 512)
 FLASH = ("on", "off")
@@ -217,7 +217,8 @@ def run_matrix(bed: Bed, cores: float, parallels: Sequence[int], clients: Sequen
                 for r in range(rounds):
                     label = f"{_cpu(cores)} cores, parallel {parallel}, {count} clients, run {r + 1}/{rounds}"
                     progress(label)
-                    point, q = quietly(lambda count=count: one_load(running, bed.alias, parallel, count),  # type: ignore[misc]
+                    point, q = quietly(lambda count=count, parallel=parallel: one_load(  # type: ignore[misc]
+                                           running, bed.alias, parallel, count),
                                        label, progress)
                     points.append(point)
                     quiet.append(q)

@@ -2,9 +2,9 @@
 
 A configuration is bench/serving/values.yaml with a few keys changed; the generator renders it as
 `make render` would, and llama-server starts with the rendered container's args and env, changed only
-by the end-to-end tests' substitutions (tests/e2e/llama.py: the model from disk, a free port, a
+by the end-to-end tests' substitutions (testkit/llama.py: the model from disk, a free port, a
 scratch home, verbosity 4) and by the benchmark's own, each listed in BENCH_SUBSTITUTIONS.
-The proxy is the rendered one, laid out and started by tests/proxy/nginx_harness.py as a black box,
+The proxy is the rendered one, laid out and started by testkit/nginx.py as a black box,
 bound to 127.0.0.1. Each container gets its rendered CPU limit as a quota (bench/serving/quota.py).
 """
 
@@ -28,11 +28,11 @@ from generator.plan import Plan, build_plan
 from generator.render import render_plan
 from generator.settings import SCHEMA_FILE, VALUES_DIR, Settings
 from generator.values import Layer, load_environment, load_schema
-from tests.e2e.llama import CONTAINER, LlamaServer, Outside, command, prepare_home, running
-from tests.e2e.pins import LLAMA_PACKAGE, REPO, e2e_pins
 from testkit import nginx as nginx_harness
+from testkit.llama import CONTAINER, LlamaServer, Outside, command, prepare_home, running
 from testkit.nginx import Proxy, Runtime, free_port
-from tests.proxy.proxy_client import request
+from testkit.pins import LLAMA_PACKAGE, REPO, e2e_pins
+from testkit.proxy_client import request
 
 VALUES_FILE = Path(__file__).with_name("values.yaml")
 ENV = "serving"
@@ -40,7 +40,7 @@ KEY = "sk-bench-serving-0123456789abcdef"
 READY_SECONDS = 120.0
 HOST = "127.0.0.1"
 
-# The flags a configuration may change on the rendered command line beyond tests/e2e/llama.py's
+# The flags a configuration may change on the rendered command line beyond testkit/llama.py's
 # SUBSTITUTIONS, and why: each keeps its place, its rendered value replaced.
 BENCH_SUBSTITUTIONS = {
     # No values key: rendered always on (the compute-buffer budget assumes it, a quantized V cache

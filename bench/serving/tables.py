@@ -8,7 +8,17 @@ from dataclasses import dataclass, field
 from bench.report import Section
 from bench.serving.bandwidth import Bandwidth
 from bench.serving.measure import saturation
-from bench.serving.series import Cell, Quiet, SweepPoint
+from bench.serving.series import (
+    GENERATION_PROMPT,
+    GENERATION_TOKENS,
+    LOAD_TOKENS,
+    PROMPT_TOKENS,
+    RETRIES,
+    Cell,
+    Quiet,
+    SweepPoint,
+)
+from bench.serving.watch import QUIET_CORES
 from bench.serving.weights import Weights
 from generator.capacity import serving
 from generator.capacity.budget import LlamaSettings
@@ -128,15 +138,17 @@ def sweep_notes(results: Results, defaults: tuple[int, int, str, str]) -> list[s
                      f"memory ({best_lean.config.label}) — {'within' if ratio >= 1 - WITHIN else 'NOT within'} "
                      f"{WITHIN:.0%}; the best overall is {best.config.label} "
                      f"({getattr(best, attr).median:.1f} tok/s, peak RSS {best.peak_rss / MiB:.0f} MiB).")
-    notes += ["Prompt: a 1024-token prompt, 1 token generated (llama-server's prompt_per_second). Generation: 128 "
-              "tokens after a 32-token prompt (predicted_per_second). Non-streaming /v1/completions through the proxy, "
+    notes += [f"Prompt: a {PROMPT_TOKENS}-token prompt, 1 token generated (llama-server's prompt_per_second). "
+              f"Generation: {GENERATION_TOKENS} tokens after a {GENERATION_PROMPT}-token prompt (predicted_per_second). "
+              "Non-streaming /v1/completions through the proxy, "
               "token-id prompts unique from the first token (no prompt-cache reuse), `ignore_eos`.",
               "At no more memory: peak RSS (VmHWM after the runs) at most 1 % above the defaults'. ubatch below 512 also "
               "caps /v1/embeddings inputs at ubatch tokens (llama-server embeds an input in one ubatch), which the "
               "reference deployment serves up to 512 tokens (values/prod.yaml).",
               "Flash attention off: llama.cpp refuses a quantized V cache without it, so q8_0 is measured with it on "
               "only; the budget assumes it on (no budget for off).",
-              "Runs repeated: a run during which other processes used 0.10 cores or more ran again (up to 3 times); "
+              f"Runs repeated: a run during which other processes used {QUIET_CORES} cores or more ran again (up to "
+              f"{RETRIES} times; niced user time not counted, bench/serving/watch.py); "
               "in brackets the most other processes used during a kept run."]
     return notes
 
@@ -178,13 +190,14 @@ def matrix_section(cells: Sequence[Cell], title: str) -> Section:
             notes.append(f"--parallel {parallel}: aggregate generation stops growing (under 5 % more) beyond "
                          f"{saturation(points)} client(s).")
     notes += ["Each client streams /v1/chat/completions through the proxy, one request after another (closed loop), "
-              "128 tokens each (`ignore_eos`); aggregate = tokens that arrived in the window where every client was "
+              f"{LOAD_TOKENS} tokens each (`ignore_eos`); aggregate = tokens that arrived in the window where every client was "
               "busy (first request sent → first client done) ÷ its length; per client = median over requests of the "
               "decode rate after the first token; time to first token includes waiting for a free slot.",
               "prompt tok/s: prompt tokens of the requests whose first token fell in the window ÷ its length; per slot: "
-              "median of llama-server's prompt_n / prompt_ms. Medians of 3 runs."]
-    return Section(title, ("CPU limit (cores)", "--parallel", "clients", "aggregate tok/s", "per client tok/s", "TTFT p50 s", "TTFT p95 s",
-                           "prompt tok/s", "per slot prompt tok/s", "prompt tokens", "requests", "runs repeated"),
+              "median of llama-server's prompt_n / prompt_ms. Medians of the runs (`--rounds`, 3 by default)."]
+    return Section(title, ("CPU limit (cores)", "--parallel", "clients", "aggregate tok/s", "per client tok/s",
+                           "TTFT p50 s", "TTFT p95 s", "prompt tok/s", "per slot prompt tok/s", "prompt tokens",
+                           "requests", "runs repeated"),
                    rows, notes)
 
 

@@ -14,9 +14,10 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def busy_seconds() -> float:
-    """CPU seconds all CPUs have spent busy since boot (/proc/stat: everything but idle and iowait)."""
+    """CPU seconds all CPUs have spent busy since boot on work not niced (/proc/stat: everything but nice,
+    idle and iowait; proc(5): "nice: time spent in user mode with low priority")."""
     fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    return (sum(fields) - fields[3] - fields[4]) / TICK
+    return (sum(fields) - fields[1] - fields[3] - fields[4]) / TICK
 
 
 def process_seconds(pid: int) -> float:
@@ -39,14 +40,19 @@ class Watched:
 
     @property
     def quiet(self) -> bool:
-        """Others used under a tenth of a core on average."""
+        """Others used under QUIET_CORES on average."""
         return self.others_cores < QUIET_CORES
 
 
-QUIET_CORES = 0.10
+# This machine is shared with steady, niced background work (tests, mutation testing) that never
+# stops for long; the measured processes outweigh it (bench/serving/quota.py V1_SHARES), so it only
+# fills the CPU they leave idle. Niced user time is left out of "others" (busy_seconds); a run is
+# repeated when others took half a core or more (niced work's system time still counts); each table
+# reports the worst share.
+QUIET_CORES = 0.5
 
 
-def wait_for_quiet(progress: Callable[[str], None], most_seconds: float = 600.0, sample: float = 3.0) -> float:
+def wait_for_quiet(progress: Callable[[str], None], most_seconds: float = 30.0, sample: float = 2.0) -> float:
     """Wait, at most `most_seconds`, until the CPUs were busy less than QUIET_CORES over a `sample`; the last sample."""
     deadline, said = time.monotonic() + most_seconds, False
     while True:

