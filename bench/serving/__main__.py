@@ -160,7 +160,8 @@ def reading(found: tables.Results, defaults: tuple[int, int, str, str]) -> list[
         exact, _ = tables.token_bytes(found.weights, serving.MEASURED.settings, serving.MEASURED.position)
         if tps:
             lines.append(f"At {b.cores:g} core(s) one stream generates {tps:.1f} tok/s, {tps * exact / (b.read_best * 1e9):.0%} "
-                         f"of what the read bandwidth ({b.read_best:.1f} GB/s) allows for {exact / 1e6:.0f} MB per token.")
+                         f"of what the best read bandwidth ({b.read_best:.1f} GB/s) allows for {exact / 1e6:.0f} MB per "
+                         f"token, {tps * exact / (b.read.median * 1e9):.0%} of the median's ({b.read.median:.1f} GB/s).")
     if found.sweep:
         lines += [note for note in tables.sweep_notes(found, defaults)[:2]]
     for parallel in PARALLELS:

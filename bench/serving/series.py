@@ -181,6 +181,13 @@ class Cell:
     cores: float
     point: LoadPoint
     quiet: tuple[Quiet, ...]
+    runs: tuple[LoadPoint, ...] = ()  # each round's numbers, for the spread
+
+    def spread(self, name: str, fmt: str = "{:.1f}") -> str:
+        """`median (min–max)` of one number over the rounds; the median alone after one round."""
+        values = [float(getattr(p, name)) for p in self.runs]
+        text = fmt.format(getattr(self.point, name))
+        return text + (f" ({fmt.format(min(values))}–{fmt.format(max(values))})" if len(values) > 1 else "")
 
 
 def requests_each(clients: int) -> int:
@@ -222,7 +229,7 @@ def run_matrix(bed: Bed, cores: float, parallels: Sequence[int], clients: Sequen
                                        label, progress)
                     points.append(point)
                     quiet.append(q)
-                cells.append(Cell(cores, median_point(points), tuple(quiet)))
+                cells.append(Cell(cores, median_point(points), tuple(quiet), tuple(points)))
     return cells
 
 

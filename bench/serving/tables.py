@@ -72,16 +72,16 @@ def bandwidth_section(results: Results) -> Section:
     exact, _ = token_bytes(results.weights, serving.MEASURED.settings, serving.MEASURED.position)
     rows = []
     for b in results.bandwidth:
-        bound = b.read_best * 1e9 / exact
+        bound, typical = b.read_best * 1e9 / exact, b.read.median * 1e9 / exact
         tps = generation_at(results, b.cores)
         rows.append([f"{b.cores:g}", str(b.threads), f"{b.copy_best:.1f}", b.copy.show("{:.1f}"), f"{b.read_best:.1f}",
-                     b.read.show("{:.1f}"), f"{bound:.0f}", f"{tps:.1f}" if tps else "n/a",
-                     f"{tps / bound:.0%}" if tps else "n/a"])
+                     b.read.show("{:.1f}"), f"{bound:.0f} ({typical:.0f})", f"{tps:.1f}" if tps else "n/a",
+                     f"{tps / bound:.0%} ({tps / typical:.0%})" if tps else "n/a"])
     return Section(
         "Serving: memory bandwidth under the CPU quota, and generation against it",
         ("CPU limit (cores)", "threads", "copy GB/s best", "copy GB/s median (min–max)", "read GB/s best",
-         "read GB/s median (min–max)", "bound tok/s (read best ÷ bytes/token)", "generation tok/s, 1 stream",
-         "of the bound"), rows,
+         "read GB/s median (min–max)", "bound tok/s: read best (median) ÷ bytes/token", "generation tok/s, 1 stream",
+         "of the bound (of the median's)"), rows,
         [f"Bytes read per generated token: {exact / 1e6:.1f} MB (the GGUF's tensors, {results.weights.tensor_bytes / 1e6:.1f} "
          f"MB, all read: the output layer is the tied {results.weights.embedding_bytes / 1e6:.1f} MB token embedding; plus "
          f"{(exact - results.weights.read_per_token) / 1e6:.1f} MB of f16 KV cells at position "
@@ -180,8 +180,9 @@ def matrix_section(cells: Sequence[Cell], title: str) -> Section:
     rows = []
     for c in cells:
         p = c.point
-        rows.append([f"{c.cores:g}", str(p.parallel), str(p.clients), f"{p.generation_tps:.1f}", f"{p.per_client_tps:.1f}",
-                     f"{p.ttft_p50:.2f}", f"{p.ttft_p95:.2f}", f"{p.prompt_tps:.0f}", f"{p.slot_prompt_tps:.0f}",
+        rows.append([f"{c.cores:g}", str(p.parallel), str(p.clients), c.spread("generation_tps"),
+                     c.spread("per_client_tps"), c.spread("ttft_p50", "{:.2f}"), c.spread("ttft_p95", "{:.2f}"),
+                     f"{p.prompt_tps:.0f}", f"{p.slot_prompt_tps:.0f}",
                      str(p.prompt_tokens), str(p.requests), repeated(c.quiet)])
     notes = []
     for parallel in sorted({c.point.parallel for c in cells}):
@@ -194,7 +195,8 @@ def matrix_section(cells: Sequence[Cell], title: str) -> Section:
               "busy (first request sent → first client done) ÷ its length; per client = median over requests of the "
               "decode rate after the first token; time to first token includes waiting for a free slot.",
               "prompt tok/s: prompt tokens of the requests whose first token fell in the window ÷ its length; per slot: "
-              "median of llama-server's prompt_n / prompt_ms. Medians of the runs (`--rounds`, 3 by default)."]
+              "median of llama-server's prompt_n / prompt_ms. Medians of the runs (`--rounds`, 3 by default), "
+              "their range in brackets."]
     return Section(title, ("CPU limit (cores)", "--parallel", "clients", "aggregate tok/s", "per client tok/s",
                            "TTFT p50 s", "TTFT p95 s", "prompt tok/s", "per slot prompt tok/s", "prompt tokens",
                            "requests", "runs repeated"),

@@ -107,9 +107,11 @@ def gpu_lines(gpu: GpuBudget) -> list[str]:
 
 def serving_lines(est: ServingEstimate) -> list[str]:
     """Tokens/s per slot and streams at the target, and where the numbers come from."""
-    plural = "s" if est.slots != 1 else ""
-    lines = [f"  serving (estimate): about {est.single_tps:.1f} tokens/s for one stream; {est.per_slot_tps:.1f} per slot "
-             f"with all {est.slots} slot{plural} busy ({est.aggregate_tps:.1f} together)"]
+    if est.slots == 1:
+        lines = [f"  serving (estimate): about {est.single_tps:.1f} tokens/s for the one slot (llama.parallel 1)"]
+    else:
+        lines = [f"  serving (estimate): about {est.single_tps:.1f} tokens/s for one stream; {est.per_slot_tps:.1f} "
+                 f"per slot with all {est.slots} slots busy ({est.aggregate_tps:.1f} together)"]
     if est.target_tps > 0:
         pods = f"{est.replicas} replica{'s' if est.replicas != 1 else ''}"
         lines.append(f"  at {est.target_tps:g} tokens/s per user: {est.streams_at_target} stream(s) per pod, "

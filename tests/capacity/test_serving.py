@@ -234,6 +234,13 @@ def test_budget_prints_the_estimate_and_its_basis() -> None:
     assert "gemma-3-270m" in lines[2] and MEASURED.date in lines[2]
 
 
+def test_budget_says_one_slot_plainly() -> None:
+    env = budget_of(plan_for("prod", llama__parallel=1))
+    assert env.serving is not None
+    assert serving_lines(env.serving)[0] == (f"  serving (estimate): about {env.serving.single_tps:.1f} tokens/s for "
+                                             "the one slot (llama.parallel 1)")
+
+
 def test_budget_json_has_the_estimate() -> None:
     [data] = json.loads(to_json([budget_of(plan_for("prod"))]))
     serving = data["serving"]
