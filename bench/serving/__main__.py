@@ -90,11 +90,11 @@ def defaults_of(reference: stack.Rendered) -> tuple[int, int, str, str]:
 
 
 def load_state(path: Path | None, found: tables.Results) -> tables.Results:
-    """What an earlier run of the same benchmark kept in `path`, with this run's facts; else `found`."""
+    """What an earlier run of the same benchmark kept in `path` (its facts first: the machine as it measured), else `found`."""
     if path is None or not path.is_file():
         return found
     kept: tables.Results = pickle.loads(path.read_bytes())
-    return dataclasses.replace(kept, facts={**found.facts, **{k: v for k, v in kept.facts.items() if k not in found.facts}})
+    return dataclasses.replace(kept, facts={**found.facts, **kept.facts})
 
 
 def save_state(path: Path | None, found: tables.Results) -> None:
@@ -118,9 +118,10 @@ def run(args: argparse.Namespace, bed: Bed, found: tables.Results, reference: st
         found.diagonal = []
     for part in PARTS:
         if part in parts:
-            before = machine.load_average()
+            before, started = machine.load_average(), time.monotonic()
             _run(args, {part}, bed, found, reference)
-            found.facts[f"load average, {part}"] = f"{before} before, {machine.load_average()} after"
+            found.facts[f"part {part}"] = (f"{time.monotonic() - started:.0f} s, load average {before} before, "
+                                           f"{machine.load_average()} after")
             save_state(args.state, found)
 
 
@@ -209,7 +210,6 @@ def main(argv: list[str] | None = None) -> int:
     if runtime is None:
         print(f"bench-serving: nginx with the Lua module is not installed; {INSTALL_HINT}", file=sys.stderr)
         return 1
-    started = time.monotonic()
     try:
         with scratch_dir() as scratch, tempfile.TemporaryDirectory(prefix="gemma-serving-") as project:
             bed = Bed(runtime, stack.llama_binary(), stack.model_file(scratch), scratch,
@@ -221,7 +221,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench-serving: {err}", file=sys.stderr)
         return 1
     found.facts["load average at end"] = machine.load_average()
-    found.facts["benchmark duration"] = f"{time.monotonic() - started:.0f} s"
     defaults = defaults_of(reference)
     print("\n".join(as_text(s) for s in tables.sections(found, defaults, reference.cpu_limit)))
     print("\n".join(reading(found, defaults)))
