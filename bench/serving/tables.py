@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copyreg
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from bench.report import Section
 from bench.serving.bandwidth import Bandwidth
@@ -25,6 +27,15 @@ from generator.capacity.budget import LlamaSettings
 from generator.capacity.quantity import MiB
 
 WITHIN = 0.05  # the defaults must be within 5 % of the best configuration found
+
+
+def _mapping(items: dict[str, object]) -> MappingProxyType[str, object]:
+    """A read-only mapping again, from its items (the plan's values are kept as MappingProxyType)."""
+    return MappingProxyType(items)
+
+
+# Results hold rendered plans, whose values are MappingProxyType: pickle (--state) cannot by default.
+copyreg.pickle(MappingProxyType, lambda m: (_mapping, (dict(m),)))
 
 
 @dataclass
