@@ -52,7 +52,7 @@ class Watched:
 QUIET_CORES = 0.5
 
 
-def wait_for_quiet(progress: Callable[[str], None], most_seconds: float = 30.0, sample: float = 2.0) -> float:
+def wait_for_quiet(progress: Callable[[str], None], most_seconds: float = 10.0, sample: float = 2.0) -> float:
     """Wait, at most `most_seconds`, until the CPUs were busy less than QUIET_CORES over a `sample`; the last sample."""
     deadline, said = time.monotonic() + most_seconds, False
     while True:
