@@ -13,6 +13,7 @@ import dataclasses
 import datetime
 import math
 import pickle
+import subprocess
 import sys
 import tempfile
 import time
@@ -61,12 +62,26 @@ def memory_total() -> str:
     return "unknown"
 
 
+def cpu_details() -> str:
+    """What lscpu says matters for llama.cpp's kernels and bandwidth: hypervisor, last-level cache, vector extensions."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10, check=False).stdout
+    except OSError:
+        return "lscpu not available"
+    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+    flags = set(fields.get("Flags", "").split())
+    vector = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "asimddp", "i8mm", "sve") if f in flags]
+    return (f"hypervisor {fields.get('Hypervisor vendor', 'none').strip()}, L3 {fields.get('L3 cache', '?').strip()}, "
+            f"{' '.join(vector) or 'no wide vector extensions'}")
+
+
 def facts(bed: Bed, reference: stack.Rendered) -> dict[str, str]:
     """The machine and what ran on it."""
     described = machine.describe()
     llama = reference.plan.spec.llama
     return {
         "CPU": f"{described['CPU']} ({machine.tool_version(['uname', '-m'])}), {described['cores (nproc)']} cores",
+        "CPU details (lscpu)": cpu_details(),
         "memory": memory_total(),
         "kernel": described["kernel"],
         "CPU limit applied as": f"{quota.method_available()}, period {quota.PERIOD_US // 1000} ms (the kubelet's)",
@@ -170,7 +185,7 @@ def reading(found: tables.Results, defaults: tuple[int, int, str, str]) -> list[
         if len(points) > 1:
             top = max(points, key=lambda p: p.generation_tps)
             lines.append(f"--parallel {parallel}: {top.generation_tps:.1f} tok/s aggregate at best ({top.clients} clients); "
-                         f"more than {tables.saturation(points)} client(s) add under 5 %.")
+                         f"{tables.saturation(points)} client(s) already reach within 5 % of it.")
     return lines
 
 

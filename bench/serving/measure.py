@@ -68,9 +68,7 @@ def median_point(points: Sequence[LoadPoint]) -> LoadPoint:
 
 
 def saturation(points: Sequence[LoadPoint], gain: float = 0.05) -> int:
-    """The client count after which one more step of clients adds less than `gain` aggregate throughput."""
-    ordered = sorted(points, key=lambda p: p.clients)
-    for here, there in zip(ordered, ordered[1:], strict=False):
-        if there.generation_tps < here.generation_tps * (1 + gain):
-            return here.clients
-    return ordered[-1].clients
+    """The fewest clients whose aggregate throughput is within `gain` of the most any client count reached: more
+    clients add less than that. (Not the first step that adds little: two slots can be slower than one, four faster.)"""
+    best = max(p.generation_tps for p in points)
+    return min(p.clients for p in points if p.generation_tps >= best / (1 + gain))

@@ -199,8 +199,8 @@ def matrix_section(cells: Sequence[Cell], title: str) -> Section:
     for parallel in sorted({c.point.parallel for c in cells}):
         points = [c.point for c in cells if c.point.parallel == parallel]
         if len(points) > 1:
-            notes.append(f"--parallel {parallel}: aggregate generation stops growing (under 5 % more) beyond "
-                         f"{saturation(points)} client(s).")
+            notes.append(f"--parallel {parallel}: {saturation(points)} client(s) reach within 5 % of the most aggregate "
+                         "generation any client count reached; more only wait longer for their first token.")
     notes += ["Each client streams /v1/chat/completions through the proxy, one request after another (closed loop), "
               f"{LOAD_TOKENS} tokens each (`ignore_eos`); aggregate = tokens that arrived in the window where every client was "
               "busy (first request sent → first client done) ÷ its length; per client = median over requests of the "

@@ -59,6 +59,7 @@ def point(clients: int, tps: float) -> LoadPoint:
     ([(1, 50.0), (2, 80.0), (4, 83.0), (8, 84.0)], 2),  # 4 clients add under 5 %
     ([(1, 50.0), (2, 51.0)], 1),
     ([(1, 50.0), (2, 60.0), (4, 70.0)], 4),  # still growing at the last step measured
+    ([(1, 52.0), (2, 48.8), (4, 68.3), (8, 69.0)], 4),  # a dip at 2 is not the end of growth
 ])
 def test_saturation_is_where_more_clients_add_under_five_percent(curve: list[tuple[int, float]], where: int) -> None:
     assert saturation([point(c, t) for c, t in curve]) == where
