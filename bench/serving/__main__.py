@@ -201,9 +201,18 @@ How it was measured (bench/serving/, bench/README.md):
   through it with the key.
 - The CPU limit is applied as the kubelet applies it: a CFS quota (limit x 100 ms per 100 ms) on a
   child cgroup holding llama-server, and another holding nginx at the auth proxy's limit; the
-  clients (Python threads in the benchmark's process) run outside both, on the same cores.
-- Before each run the benchmark waits for the machine to be quiet; a run during which processes
-  not ours used 0.5 cores or more is run again (up to 3 times), and the tables say so.
+  clients (Python threads in the benchmark's process) run outside both, on the same cores. Both
+  cgroups get 10x a nice-0 task's CPU weight, so niced background work on a shared machine only
+  fills the CPU they leave idle (bench/serving/quota.py).
+- Before each run the benchmark waits up to 10 s for the machine to be quiet; a run during which
+  processes not ours used 0.5 cores or more (niced user time not counted) is run again (up to 3
+  times), and the tables say so. Without a writable cpu controller the limit is `taskset` to the
+  limit's whole cores: no throttling inside a period, so a fractional limit runs at the next core.
+- Bandwidth: a C program (cc -O2 -pthread, no -march=native) copies (memcpy, counted read + write
+  as STREAM counts Copy) and sums (read only) 512 MiB, 16x the L3, under the same quota, 12 times
+  each after a warm-up; bytes per generated token are the GGUF's tensor bytes (all of them: Gemma
+  ties the output layer to the token embedding) plus the KV cells attention reads (llama.cpp pads
+  the cells it reads to 256).
 """
 
 
