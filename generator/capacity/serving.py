@@ -13,7 +13,9 @@ machine, with one model (Gemma 3 270M, the end-to-end model), under CFS CPU quot
   weight byte, which the quantization fixes, not the model's size, so the measured shape of the
   curve over streams is kept and only its scale changes. Per-token costs that do not grow with the
   model (sampling over the same 262,144-token vocabulary, HTTP, the proxy) are scaled too, so a
-  larger model comes out slower than it is: the estimate errs low.
+  larger model comes out slower than it is: the estimate errs low. They are large for the 270M:
+  bench/results.md measured one stream at 57 % of the read-bandwidth bound on one core and 24-41 %
+  on two.
 - **CPU rule (limit).** Curves exist for the CPU limits measured. Between two of them, linear
   interpolation; below the smallest, proportional to the limit (the quota gives that share of a
   core); above the largest, the largest (not measured: said so in the output). The limit that counts
