@@ -332,6 +332,13 @@ class Route:
 
 
 @dataclass(frozen=True)
+class CapacityTargets:
+    """What one pod should deliver to each user; `budget` estimates whether it does (capacity/serving.py)."""
+
+    target_tokens_per_second_per_user: float
+
+
+@dataclass(frozen=True)
 class Spec:
     """Everything the values say, typed: the schema's properties, one field each."""
 
@@ -362,4 +369,5 @@ class Spec:
     gateway: Gateway
     tls: Tls
     argocd: ArgoCD
+    capacity: CapacityTargets
     acknowledge: Mapping[str, str]  # guard warning ID → why the team accepts it
