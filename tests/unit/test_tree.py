@@ -169,3 +169,8 @@ def test_the_disk_is_read_in_name_order_whatever_the_directory_order(tmp_path: P
         (tmp_path / "rendered" / name).mkdir(parents=True)
         (tmp_path / "rendered" / name / "f.yaml").write_text(name)
     assert list(tree.owned_on_disk(tmp_path, ["rendered"])) == [f"rendered/{n}/f.yaml" for n in sorted(names)]
+
+
+def test_the_diff_of_a_file_that_is_not_utf8_shows_it_replaced_not_a_crash() -> None:
+    desired, actual = {"rendered/prod/a.yaml": b"\xfeok\n"}, {"rendered/prod/a.yaml": b"\xff\n"}
+    assert tree.unified_diff(desired, actual, tree.compare(desired, actual)).splitlines()[-2:] == ["-\ufffd", "+\ufffdok"]
