@@ -98,8 +98,8 @@ MUTANTS: tuple[Mutant, ...] = (
            "spaces around the header value are not part of it",
            _k(f"{AUTH}::test_whitespace_around_the_header_value_is_not_part_of_it")),
     Mutant("token-not-end-anchored", LUA, 'local TOKEN68 = "^[%w%-%._~%+/]+=*$"', 'local TOKEN68 = "^[%w%-%._~%+/]+=*"',
-           "a token is a token68 to its end (no key followed by anything)",
-           _k(f"{AUTH}::test_anything_but_one_bearer_key_is_refused")),
+           "a key-file line is a token68 to its end (no key followed by anything)",
+           _k(f"{KEY_FILE}::test_without_a_usable_key_every_request_gets_503")),
     Mutant("scheme-any-spaces", LUA, 'value:match("^([^ ]+) (.+)$")', 'value:match("^([^ ]+) +(.+)$")',
            "exactly one space between the scheme and the token", _k(f"{AUTH}::test_anything_but_one_bearer_key_is_refused")),
     # -- the probe path and the allowlist ------------------------------------------------------------

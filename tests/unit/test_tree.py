@@ -59,8 +59,10 @@ def test_a_staged_copy_replaced_by_a_symlink_is_not_swapped_in(tmp_path: Path) -
     assert (tmp_path / "rendered/f").read_text() == "old"
 
 
-@pytest.mark.parametrize("body", ["not json", '{"format": "gemma-gitops-journal/1", "swaps": [{"target": "rendered", '
-                                  '"staged": "../../etc", "previous": ".gemma-gitops-0123456789abcdef.rendered.old", "existed": true}]}'])
+@pytest.mark.parametrize("body", ["not json", *(
+    '{"format": "gemma-gitops-journal/1", "swaps": [{"target": "rendered", '
+    f'"staged": "{staged}", "previous": ".gemma-gitops-0123456789abcdef.rendered.old", "existed": true}}]}}'
+    for staged in ("../../etc", "../../etc/x.rendered.new"))])  # the second ends as a staged name does
 def test_a_damaged_journal_is_an_error(tmp_path: Path, body: str) -> None:
     (tmp_path / tree.JOURNAL).write_text(body)
     with pytest.raises(tree.TreeError, match="is damaged or not ours"):
@@ -174,3 +176,18 @@ def test_the_disk_is_read_in_name_order_whatever_the_directory_order(tmp_path: P
 def test_the_diff_of_a_file_that_is_not_utf8_shows_it_replaced_not_a_crash() -> None:
     desired, actual = {"rendered/prod/a.yaml": b"\xfeok\n"}, {"rendered/prod/a.yaml": b"\xff\n"}
     assert tree.unified_diff(desired, actual, tree.compare(desired, actual)).splitlines()[-2:] == ["-\ufffd", "+\ufffdok"]
+
+
+def test_every_stuck_directory_is_named(tmp_path: Path) -> None:
+    argocd = tree.Swap("argocd", f".gemma-gitops-{RUN}.argocd.new", f".gemma-gitops-{RUN}.argocd.old", True)
+    layout(tmp_path, **{f".gemma-gitops-{RUN}.rendered.old": "old", f".gemma-gitops-{RUN}.argocd.old": "old"})
+    tree.write_journal(tmp_path, RUN, (swap(), argocd))
+    with pytest.raises(tree.TreeError, match=r"cannot be completed \(rendered: cannot tell which generation is on disk; "
+                       r"argocd: cannot tell which generation is on disk\)"):
+        tree.recover(tmp_path)
+
+
+@pytest.mark.parametrize(("filename", "text"), [(None, "No space left on device"),
+                                                ("/project/.gemma-gitops-x.rendered.new", ".gemma-gitops-x.rendered.new: No space left on device")])
+def test_an_os_error_is_described_by_the_name_it_hit(filename: str | None, text: str) -> None:
+    assert tree._describe(OSError(28, "No space left on device", filename)) == text
