@@ -154,12 +154,12 @@ def test_sweep_removes_exactly_what_a_dead_run_leaves(tmp_path: Path) -> None:
 
 
 def test_the_diff_of_an_added_a_changed_and_a_removed_file() -> None:
-    desired = {"rendered/prod/new.yaml": b"a: 1\n", "rendered/prod/same.yaml": b"x\n", "rendered/prod/changed.yaml": b"k: 2"}
-    actual = {"rendered/prod/old.yaml": b"b: 1\nc: 2\n", "rendered/prod/same.yaml": b"x\n", "rendered/prod/changed.yaml": b"k: 1\n"}
+    desired = {"rendered/prod/new.yaml": b"a: 1\n", "rendered/prod/same.yaml": b"x\n", "rendered/prod/changed.yaml": b"a: 0\nk: 2"}
+    actual = {"rendered/prod/old.yaml": b"b: 1\nc: 2\n", "rendered/prod/same.yaml": b"x\n", "rendered/prod/changed.yaml": b"a: 0\nk: 1\n"}
     drift = tree.compare(desired, actual)
     assert drift == tree.Drift(("rendered/prod/new.yaml",), ("rendered/prod/changed.yaml",), ("rendered/prod/old.yaml",))
     assert tree.unified_diff(desired, actual, drift) == (
-        "--- a/rendered/prod/changed.yaml\n+++ b/rendered/prod/changed.yaml\n@@ -1 +1 @@\n-k: 1\n+k: 2\n"
+        "--- a/rendered/prod/changed.yaml\n+++ b/rendered/prod/changed.yaml\n@@ -1,2 +1,2 @@\n a: 0\n-k: 1\n+k: 2\n"
         "--- /dev/null\n+++ b/rendered/prod/new.yaml\n@@ -0,0 +1 @@\n+a: 1\n"
         "--- a/rendered/prod/old.yaml\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-b: 1\n-c: 2\n"
     )
@@ -183,7 +183,8 @@ def test_every_stuck_directory_is_named(tmp_path: Path) -> None:
     layout(tmp_path, **{f".gemma-gitops-{RUN}.rendered.old": "old", f".gemma-gitops-{RUN}.argocd.old": "old"})
     tree.write_journal(tmp_path, RUN, (swap(), argocd))
     with pytest.raises(tree.TreeError, match=r"cannot be completed \(rendered: cannot tell which generation is on disk; "
-                       r"argocd: cannot tell which generation is on disk\)"):
+                       r"argocd: cannot tell which generation is on disk\); the journal .* lists what was staged where: "
+                       r"restore the directories from git, then delete it\Z"):
         tree.recover(tmp_path)
 
 
