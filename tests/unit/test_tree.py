@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -192,3 +193,38 @@ def test_every_stuck_directory_is_named(tmp_path: Path) -> None:
                                                 ("/project/.gemma-gitops-x.rendered.new", ".gemma-gitops-x.rendered.new: No space left on device")])
 def test_an_os_error_is_described_by_the_name_it_hit(filename: str | None, text: str) -> None:
     assert tree._describe(OSError(28, "No space left on device", filename)) == text
+
+
+def reader(root: Path) -> int:
+    """A descriptor of the project lock held shared, as a reading command holds it."""
+    fd = os.open(root / lock.LOCK_FILE, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
+def test_a_reader_that_cannot_recover_alone_waits_its_time_then_says_so(tmp_path: Path) -> None:
+    layout(tmp_path, rendered="old", **{f".gemma-gitops-{RUN}.rendered.new": "new"})
+    tree.write_journal(tmp_path, RUN, (swap(),))
+    other, mine = reader(tmp_path), reader(tmp_path)  # another reader keeps it from taking the lock alone
+    try:
+        started = time.monotonic()
+        with pytest.raises(lock.LockHeld):
+            tree._recover_as_reader(mine, tmp_path, 0.3)
+        assert 0.3 <= time.monotonic() - started < 0.9  # its own wait, polled, not one try nor a longer one
+        assert (tmp_path / "rendered/f").read_text() == "old" and (tmp_path / tree.JOURNAL).exists()
+    finally:
+        os.close(mine)
+        os.close(other)
+
+
+def test_a_reader_leaves_mere_leftovers_to_the_next_writer_when_it_is_not_alone(tmp_path: Path) -> None:
+    layout(tmp_path, rendered="current", **{f".gemma-gitops-{RUN}.rendered.old": "old"})
+    other, mine = reader(tmp_path), reader(tmp_path)
+    try:
+        started = time.monotonic()
+        tree._recover_as_reader(mine, tmp_path, 5)
+        assert time.monotonic() - started < 2  # at once, not after its 5 s
+        assert tree.leftovers(tmp_path) == [f".gemma-gitops-{RUN}.rendered.old"]
+    finally:
+        os.close(mine)
+        os.close(other)
