@@ -171,18 +171,23 @@ def python_section(statuses: dict[str, str], reviewed: dict[str, str]) -> str:
     """The markdown of mutmut's results: a score per module, and every survivor with its review."""
     by_module: dict[str, Counter[str]] = {}
     for name, status in statuses.items():
+        if status == "survived" and reviewed.get(name, "").startswith("equivalent"):
+            status = "equivalent"
         by_module.setdefault(module_of(name), Counter())[status] += 1
     lines = ["## The Python core: mutmut (pinned in the `mutation` extra), the tests of [tool.mutmut]", "",
-             "| module | mutants | killed | survived | not run | score (killed / run) |", "|---|---|---|---|---|---|"]
+             "Score: killed / (mutants run - equivalent). Not run: not reached in the time given, or by no test.", "",
+             "| module | mutants | run | killed | equivalent | survived | score |", "|---|---|---|---|---|---|---|"]
     for module, counts in sorted(by_module.items()):
-        killed, survived = counts["killed"] + counts["timeout"] + counts["caught by type check"], counts["survived"]
+        killed = counts["killed"] + counts["timeout"] + counts["caught by type check"]
         run = sum(counts.values()) - counts["not run"] - counts["no tests"] - counts["skipped"]
-        score = f"{100 * killed / run:.1f}%" if run else "-"
-        lines.append(f"| {module} | {sum(counts.values())} | {killed} | {survived} | "
-                     f"{counts['not run'] + counts['no tests'] + counts['skipped']} | {score} |")
-    survivors = sorted(n for n, s in statuses.items() if s == "survived")
-    lines += ["", f"Survivors ({len(survivors)}), each reviewed: `mutmut show NAME` prints the change.", ""]
-    lines += [f"- `{name}`: {reviewed.get(name, 'not reviewed yet')}" for name in survivors]
+        counted = run - counts["equivalent"]
+        score = f"{100 * killed / counted:.1f}%" if counted else "-"
+        lines.append(f"| {module} | {sum(counts.values())} | {run} | {killed} | {counts['equivalent']} | "
+                     f"{counts['survived']} | {score} |")
+    survivors = sorted(n for n, s in statuses.items() if s in ("survived", "no tests"))
+    lines += ["", f"Survivors and mutants no test reaches ({len(survivors)}), each with its review; "
+              "`mutmut show NAME` prints the change.", ""]
+    lines += [f"- `{name}` ({statuses[name]}): {reviewed.get(name, 'not reviewed yet')}" for name in survivors]
     return "\n".join(lines) + "\n"
 
 
