@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -228,3 +229,13 @@ def test_a_reader_leaves_mere_leftovers_to_the_next_writer_when_it_is_not_alone(
     finally:
         os.close(mine)
         os.close(other)
+
+
+def test_what_a_write_carries_over_keeps_its_mode_and_stays_a_symlink(tmp_path: Path) -> None:
+    (tmp_path / "rendered/staging/private").mkdir(parents=True)
+    (tmp_path / "rendered/staging/private").chmod(0o750)
+    (tmp_path / "rendered/staging/link.yaml").symlink_to("private/target.yaml")
+    scopes = ("rendered/prod",)
+    tree.write(tmp_path, {"rendered/prod/a.yaml": b"new\n"}, tree.owned_on_disk(tmp_path, scopes), scopes)
+    assert stat.S_IMODE((tmp_path / "rendered/staging/private").stat().st_mode) == 0o750
+    assert os.readlink(tmp_path / "rendered/staging/link.yaml") == "private/target.yaml"
