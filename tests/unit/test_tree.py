@@ -226,9 +226,37 @@ def test_a_reader_leaves_mere_leftovers_to_the_next_writer_when_it_is_not_alone(
         tree._recover_as_reader(mine, tmp_path, 5)
         assert time.monotonic() - started < 2  # at once, not after its 5 s
         assert tree.leftovers(tmp_path) == [f".gemma-gitops-{RUN}.rendered.old"]
+        os.close(other)
+        other = -1
+        assert not can_lock(tmp_path, fcntl.LOCK_EX)  # it still reads under its shared lock (its failed try dropped it)
     finally:
         os.close(mine)
-        os.close(other)
+        if other != -1:
+            os.close(other)
+
+
+def can_lock(root: Path, kind: int) -> bool:
+    """Whether another descriptor could take the project lock this way now."""
+    fd = os.open(root / lock.LOCK_FILE, os.O_RDWR)
+    try:
+        fcntl.flock(fd, kind | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def test_a_reader_alone_completes_the_write_then_shares_the_lock_again(tmp_path: Path) -> None:
+    layout(tmp_path, rendered="old", **{f".gemma-gitops-{RUN}.rendered.new": "new"})
+    tree.write_journal(tmp_path, RUN, (swap(),))
+    mine = reader(tmp_path)
+    try:
+        tree._recover_as_reader(mine, tmp_path, 1)
+        assert (tmp_path / "rendered/f").read_text() == "new" and sorted(os.listdir(tmp_path)) == [lock.LOCK_FILE, "rendered"]
+        assert can_lock(tmp_path, fcntl.LOCK_SH) and not can_lock(tmp_path, fcntl.LOCK_EX)
+    finally:
+        os.close(mine)
 
 
 def test_what_a_write_carries_over_keeps_its_mode_and_stays_a_symlink(tmp_path: Path) -> None:
