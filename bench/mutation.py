@@ -101,7 +101,7 @@ def run_mutant(root: Path, mutant: Mutant) -> Outcome:
     if not passed and by.startswith("tests/"):
         # A timing test that fails under load would fake a kill: it counts only when the same test
         # passes without the mutant.
-        unmutated, _ = run_proxy_tests(root, (by,), ())
+        unmutated, _ = run_proxy_tests(root, (by.split("[", 1)[0],), ())  # every parameter: an id may hold spaces
         if not unmutated:
             return Outcome(mutant, False, time.monotonic() - started, f"(flaky, not counted: {by} fails unmutated too)")
     return Outcome(mutant, not passed, time.monotonic() - started, by)

@@ -137,7 +137,7 @@ def test_a_request_within_the_ceiling_passes_intact(fair: Proxy, upstream: FakeL
     pytest.param("/v1/chat/completions", chat(max_tokens=12.5), 400, "invalid_max_tokens", id="fraction"),
     pytest.param("/v1/chat/completions", chat(max_tokens="12"), 400, "invalid_max_tokens", id="string"),
     pytest.param("/v1/chat/completions", chat(max_tokens=1025, n=2), 400, "max_tokens_exceeded", id="n-times"),
-    pytest.param("/v1/chat/completions", chat(max_tokens=683, n=3), 400, "max_tokens_exceeded", id="one-over: 2049"),
+    pytest.param("/v1/chat/completions", chat(max_tokens=683, n=3), 400, "max_tokens_exceeded", id="one-over-2049"),
     pytest.param("/v1/chat/completions", chat(max_tokens=2000, max_output_tokens=10, n=2), 400, "max_tokens_exceeded",
                  id="the-largest-field-counts-not-the-last"),
     pytest.param("/v1/chat/completions", chat(n_cmpl=2), 400, "max_tokens_exceeded", id="n_cmpl-default-tokens"),
