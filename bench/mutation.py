@@ -72,14 +72,19 @@ def run_proxy_tests(root: Path, first: Sequence[str], rest: Sequence[str] = ("te
     """(passed, first failing test) of `pytest -x` over `first`, then `rest`, in `root`."""
     env = {**os.environ, "GEMMA_GITOPS_REQUIRE_NGINX": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *first, *rest]
-    # A session of its own: a timeout ends pytest and the nginx processes it started, not only pytest.
     with subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           start_new_session=True) as process:
         try:
             output, _ = process.communicate(timeout=PROXY_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
+            # SIGINT: pytest runs its fixtures' teardown, which stops the nginx it started (each in a
+            # session of its own, out of reach of a signal to pytest's group); SIGKILL if that hangs.
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
             return False, f"(timed out after {PROXY_TIMEOUT_SECONDS} s)"
     failed = re.search(r"^(?:FAILED|ERROR) (\S+)", output, re.M)
     return process.returncode == 0, failed.group(1) if failed else ("" if process.returncode == 0 else output[-300:])
