@@ -267,3 +267,12 @@ def test_what_a_write_carries_over_keeps_its_mode_and_stays_a_symlink(tmp_path: 
     tree.write(tmp_path, {"rendered/prod/a.yaml": b"new\n"}, tree.owned_on_disk(tmp_path, scopes), scopes)
     assert stat.S_IMODE((tmp_path / "rendered/staging/private").stat().st_mode) == 0o750
     assert os.readlink(tmp_path / "rendered/staging/link.yaml") == "private/target.yaml"
+
+
+def test_a_special_file_in_the_way_of_a_carry_stops_the_write_with_its_name(tmp_path: Path) -> None:
+    (tmp_path / "rendered/staging").mkdir(parents=True)
+    os.mkfifo(tmp_path / "rendered/staging/pipe")
+    scopes = ("rendered/prod",)
+    with pytest.raises(tree.ProjectStateError, match=r"\Arendered/staging/pipe is a special file .* of rendered/: move it aside\Z"):
+        tree.write(tmp_path, {"rendered/prod/a.yaml": b"new\n"}, tree.owned_on_disk(tmp_path, scopes), scopes)
+    assert sorted(os.listdir(tmp_path)) == ["rendered"]  # nothing staged is left behind
