@@ -123,3 +123,11 @@ def test_a_cpu_target_of_another_arch_is_an_error_at_its_line() -> None:
     (problem,) = plan.problems
     assert (problem.path, problem.rule) == ("llama.cpuTarget", "cpu-target")
     assert "is amd64, but the nodeSelector asks for arm64" in problem.message
+
+
+def test_a_model_outside_the_catalog_without_geometry_is_one_problem_at_its_file_and_rule() -> None:
+    plan = build_plan(values_for("prod", {"model.hfRepo": "someone/model-GGUF", "model.hfFile": "model-Q4_0.gguf"}))
+    (problem,) = plan.problems
+    assert (problem.file, problem.path, problem.rule) == ("values/prod.yaml", "model.geometry", "model-geometry")
+    assert problem.message.startswith("someone/model-GGUF/model-Q4_0.gguf is not in the model catalog")
+    assert plan.capacity is None
