@@ -129,5 +129,6 @@ def test_a_model_outside_the_catalog_without_geometry_is_one_problem_at_its_file
     plan = build_plan(values_for("prod", {"model.hfRepo": "someone/model-GGUF", "model.hfFile": "model-Q4_0.gguf"}))
     (problem,) = plan.problems
     assert (problem.file, problem.path, problem.rule) == ("values/prod.yaml", "model.geometry", "model-geometry")
-    assert problem.message.startswith("someone/model-GGUF/model-Q4_0.gguf is not in the model catalog")
+    assert problem.message == ("someone/model-GGUF/model-Q4_0.gguf is not in the model catalog, so model.geometry is "
+                               "required: run `gemma-gitops inspect FILE.gguf` and paste its output under model.geometry")
     assert plan.capacity is None
