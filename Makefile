@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: render check validate policy test test-proxy nginx-lua test-packages diff lint e2e e2e-arm64 cross-arm64 \
-	budget-table bench bench-serving update-crd-schemas
+	budget-table bench bench-serving mutation update-crd-schemas
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -116,6 +116,14 @@ bench: $(STAMP)
 bench-serving: $(TEST_STAMP)
 	$(BIN)/python scripts/install-llama-server.py
 	$(BIN)/python -m bench.serving $(SERVING_ARGS)
+
+## mutation: how often a subtly wrong program passes the tests (not in CI, not in `make test`): the proxy
+## mutant catalogue (testkit/proxy_mutants.py) one at a time against tests/proxy in a real nginx, and
+## mutmut (the `mutation` extra) over the core modules of [tool.mutmut]; writes bench/mutation.md.
+## MUTATION_ARGS="--only proxy" (or python) runs one part; hours on 2 cores for everything, so niced
+mutation: $(TEST_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,mutation]'
+	GEMMA_GITOPS_REQUIRE_NGINX=1 nice -n 19 $(BIN)/python -m bench.mutation $(MUTATION_ARGS)
 
 ## update-crd-schemas: download the vendored CRD schemas (generator/schemas/crds) again from the public
 ## CRDs-catalog, check them, write them atomically and rewrite their PROVENANCE.md. Online; CI never

@@ -58,6 +58,25 @@ def test_every_budget_flag_reaches_the_memory_budget() -> None:
                                       embeddings=False, ctx_checkpoints=7)
 
 
+BUDGET_FLAGS = [("contextSize", "context_size", 3072), ("batchSize", "batch_size", 384), ("ubatchSize", "ubatch_size", 96),
+                ("parallel", "parallel", 3), ("cacheRamMiB", "cache_ram_mib", 48), ("cacheTypeK", "cache_type_k", "q5_1"),
+                ("cacheTypeV", "cache_type_v", "iq4_nl"), ("ctxCheckpoints", "ctx_checkpoints", 5)]
+FLIPPED = [("kvUnified", "kv_unified"), ("swaFull", "swa_full"), ("embeddings", "embeddings")]
+
+
+@pytest.mark.parametrize(("key", "field", "value"), [*BUDGET_FLAGS, *((key, field, None) for key, field in FLIPPED)])
+def test_each_budget_flag_moves_its_own_field_and_no_other(key: str, field: str, value: Any) -> None:
+    """One flag at a time, so two flags swapped in the mapping (both True in the test above) cannot hide."""
+    before = build_plan(values_for("prod")).capacity
+    assert before is not None
+    if value is None:
+        value = not getattr(before.settings, field)
+    assert getattr(before.settings, field) != value
+    after = build_plan(values_for("prod", {f"llama.{key}": value})).capacity
+    assert after is not None
+    assert after.settings == dataclasses.replace(before.settings, **{field: value})
+
+
 def test_the_reference_plan() -> None:
     plan = plan_for("prod")
     assert (plan.env, plan.file, plan.workload_kind) == ("prod", "values/prod.yaml", "Deployment")
@@ -104,3 +123,12 @@ def test_a_cpu_target_of_another_arch_is_an_error_at_its_line() -> None:
     (problem,) = plan.problems
     assert (problem.path, problem.rule) == ("llama.cpuTarget", "cpu-target")
     assert "is amd64, but the nodeSelector asks for arm64" in problem.message
+
+
+def test_a_model_outside_the_catalog_without_geometry_is_one_problem_at_its_file_and_rule() -> None:
+    plan = build_plan(values_for("prod", {"model.hfRepo": "someone/model-GGUF", "model.hfFile": "model-Q4_0.gguf"}))
+    (problem,) = plan.problems
+    assert (problem.file, problem.path, problem.rule) == ("values/prod.yaml", "model.geometry", "model-geometry")
+    assert problem.message == ("someone/model-GGUF/model-Q4_0.gguf is not in the model catalog, so model.geometry is "
+                               "required: run `gemma-gitops inspect FILE.gguf` and paste its output under model.geometry")
+    assert plan.capacity is None

@@ -144,3 +144,9 @@ def test_a_path_trick_with_the_key_reaches_nothing(proxy: Proxy, upstream: FakeL
     assert reply.status == 404, reply.body
     assert error_json(reply.body)["code"] == "not_found"
     assert upstream.requests == []
+
+
+def test_the_error_pages_are_not_locations_a_client_can_ask_for(proxy: Proxy, upstream: FakeLlama) -> None:
+    reply = request(proxy.port, "GET", "/_error/502", [])
+    assert reply.status == 404 and error_json(reply.body)["code"] == "not_found"
+    assert upstream.requests == []

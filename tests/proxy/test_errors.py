@@ -88,7 +88,9 @@ def test_many_malformed_requests_write_nothing_to_the_error_log(proxy: Proxy, qu
 ])
 def test_a_refusal_of_auth_lua_is_json(proxy: Proxy, upstream: FakeLlama, quiet_error_log: None, method: str, path: str,
                                        headers: list[tuple[str, str]], status: int, code: str) -> None:
-    assert_json_error(request(proxy.port, method, path, headers), status, code)
+    reply = request(proxy.port, method, path, headers)
+    assert_json_error(reply, status, code)
+    assert reply.headers["Cache-Control"] == "no-store"  # neither a browser nor a cache in front keeps a refusal
     assert upstream.requests == []
 
 

@@ -44,6 +44,14 @@ def test_only_allowed_response_headers_reach_the_client(proxy: Proxy) -> None:
     assert reply.headers["Server"] == "nginx"  # nginx's own, without its version (server_tokens off)
 
 
+def test_llama_server_cannot_redirect_nginx_to_another_location(proxy: Proxy) -> None:
+    """X-Accel-Redirect from upstream would make nginx serve one of its own locations instead of the reply."""
+    body = json.dumps({"x_headers": {"X-Accel-Redirect": "/_error/502"}}).encode()
+    reply = request(proxy.port, "POST", "/v1/chat/completions", bearer(KEY), body)
+    assert reply.status == 200
+    assert "error" not in json.loads(reply.body), reply.body
+
+
 def test_llama_server_gets_only_what_it_needs(proxy: Proxy, upstream: FakeLlama) -> None:
     headers = [*bearer(KEY), *CLIENT_HEADERS, ("Content-Type", "application/json")]
     assert request(proxy.port, "POST", "/v1/embeddings", headers, b'{"input": "x"}').status == 200

@@ -89,3 +89,35 @@ def test_parse_layer_refuses(text: str, message: str) -> None:
     with pytest.raises(ValuesError) as caught:
         parse_layer(text, "values/prod.yaml")
     assert any(p.message.startswith(message) for p in caught.value.problems), caught.value.problems
+
+
+def duplicates_in(text: str) -> list[str]:
+    """The problems parse_layer reports for a values text, as the report prints them."""
+    with pytest.raises(ValuesError) as caught:
+        parse_layer(text, "values/prod.yaml")
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_every_duplicate_in_one_mapping_is_reported_not_just_the_first() -> None:
+    text = "hostname: a\nreplicas: 1\nhostname: b\nreplicas: 2\nhostname: c\nname: x\n"
+    assert duplicates_in(text) == [
+        "values/prod.yaml::line 3, column 1: duplicate key 'hostname' (first at line 1)",
+        "values/prod.yaml::line 4, column 1: duplicate key 'replicas' (first at line 2)",
+        "values/prod.yaml::line 5, column 1: duplicate key 'hostname' (first at line 1)",
+    ]
+
+
+def test_a_duplicate_block_is_pointed_at_the_first_key_not_its_first_value() -> None:
+    assert duplicates_in("llama:\n  contextSize: 4096\nllama:\n  parallel: 2\n") == [
+        "values/prod.yaml::line 3, column 1: duplicate key 'llama' (first at line 1)"]
+
+
+def test_duplicates_inside_list_items_are_reported_per_item() -> None:
+    text = ("extraEnv:\n"
+            "  - name: A\n    value: '1'\n    name: B\n"  # a duplicate in the first item
+            "  - name: A\n    value: '2'\n"  # the same keys again in the next item: no duplicate
+            "  - name: C\n    valueFrom:\n      k: 1\n      k: 2\n")  # one nested in the third
+    assert duplicates_in(text) == [
+        "values/prod.yaml::line 4, column 5: duplicate key 'name' (first at line 2)",
+        "values/prod.yaml::line 10, column 7: duplicate key 'k' (first at line 9)",
+    ]

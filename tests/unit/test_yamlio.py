@@ -56,3 +56,10 @@ def test_a_single_document_file_keeps_its_plain_name(tmp_path: Path) -> None:
 
 def test_timestamps_stay_strings_as_the_api_server_reads_them() -> None:
     assert list(load_documents("date: 2025-01-01\n")) == [Document(0, data={"date": "2025-01-01"})]
+
+
+def test_a_duplicate_inside_a_list_item_is_reported_there() -> None:
+    text = "containers:\n  - name: a\n    image: x\n  - name: b\n    image: y\n    image: z\n"
+    assert list(load_documents(text)) == [  # not the item's first key: every key is remembered, not only the first
+        Document(0, error="duplicate key 'image' (first at line 5, column 5)", where="line 6, column 5")
+    ]
