@@ -189,12 +189,18 @@ def loopback_port() -> int:
         return int(s.getsockname()[1])
 
 
-def bind_loopback(conf: str, port: int) -> str:
-    """The rendered nginx.conf listening on 127.0.0.1 only: its one `listen <port>;` gets the address."""
+def bind_loopback(conf: str, port: int, metrics_port: int | None = None) -> str:
+    """The rendered nginx.conf listening on 127.0.0.1 only: its one `listen <port>;` gets the address, and so
+    does the metrics server's when it has one."""
     listen = f"listen {port};"
     if conf.count(listen) != 1:
         raise ProxyBenchError(f"expected exactly one `{listen}` in the rendered nginx.conf")
-    return conf.replace(listen, f"listen {HOST}:{port};")
+    conf = conf.replace(listen, f"listen {HOST}:{port};")
+    if metrics_port is not None:
+        conf = conf.replace(f"listen {metrics_port};", f"listen {HOST}:{metrics_port};")
+    if re.search(r"^\s*listen \d+;", conf, re.MULTILINE):
+        raise ProxyBenchError("the rendered nginx.conf listens beyond loopback on a port the benchmark does not know")
+    return conf
 
 
 def before_files(tree: Path, port: int, upstream_port: int) -> dict[str, str]:
@@ -230,9 +236,9 @@ def loopback_proxy(runtime: Runtime, upstream_port: int, before: Path | None = N
                    values: dict[str, Any] | None = None) -> Iterator[Proxy]:
     """The proxy in front of `upstream_port`, accepting KEY, on 127.0.0.1 only: this tree's with `values`
     over the defaults, or, with `before`, the one that tree renders."""
-    def on_loopback(files: dict[str, str], port: int) -> dict[str, str]:
+    def on_loopback(files: dict[str, str], port: int, metrics_port: int) -> dict[str, str]:
         chosen = before_files(before, port, upstream_port) if before else files
-        return {**chosen, "nginx.conf": bind_loopback(chosen["nginx.conf"], port)}
+        return {**chosen, "nginx.conf": bind_loopback(chosen["nginx.conf"], port, metrics_port)}
 
     with nginx_harness.running_proxy(runtime, upstream_port, values, key_text=f"{KEY}\n", adapt=on_loopback) as proxy:
         proxy.settled_error_log()  # the workers are up and have read the key

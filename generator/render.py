@@ -167,6 +167,9 @@ def llama_args(plan: Plan) -> list[str]:
         # The proxy is the only client; the bundled web UI would only widen what the key unlocks.
         "--no-webui",
     ]
+    if plan.spec.metrics.enabled:
+        # /metrics on loopback, which only the proxy's metrics port passes on (never its API port).
+        args.append("--metrics")
     if llama.swa_full:
         args.append("--swa-full")
     if llama.embeddings:
@@ -175,14 +178,18 @@ def llama_args(plan: Plan) -> list[str]:
 
 
 def proxy_files(plan: Plan, env: jinja2.Environment | None = None) -> dict[str, str]:
-    """The proxy ConfigMap's data: nginx.conf rendered from the plan, the Lua auth script as written."""
+    """The proxy ConfigMap's data: nginx.conf rendered from the plan, the Lua scripts as written (metrics.lua
+    with metrics on)."""
     env = env or jinja_env()
     context = {"spec": plan.spec, "key_file": f"{PROXY_SECRET_DIR}/{API_KEY_FILE}", "run_dir": PROXY_RUN_DIR,
                "conf_dir": PROXY_CONF_DIR, "timeouts": plan.timeouts, "limits": plan.proxy_limits}
-    return {
+    files = {
         "nginx.conf": render_template("proxy/nginx.conf.j2", context, env),
         "auth.lua": env.loader.get_source(env, "proxy/auth.lua")[0],  # type: ignore[union-attr]
     }
+    if plan.spec.metrics.enabled:
+        files["metrics.lua"] = env.loader.get_source(env, "proxy/metrics.lua")[0]  # type: ignore[union-attr]
+    return files
 
 
 def checksum(data: dict[str, str]) -> str:
