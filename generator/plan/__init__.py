@@ -169,7 +169,7 @@ def llama_settings(spec: Spec) -> LlamaSettings:
 def geometry_for(values: Values, spec: Spec) -> Geometry | Problem:
     """The model's geometry: `model.geometry` when given, else the catalog's entry for (hfRepo, hfFile)."""
     if spec.model.geometry is not None:
-        return spec.model.geometry.to_budget()
+        return spec.model.geometry.geometry()
     entry = lookup(spec.model.hf_repo, spec.model.hf_file)
     if entry is not None:
         return entry.geometry

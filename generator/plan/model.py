@@ -13,10 +13,10 @@ schema allows can be silently ignored (and tests/plan proves every schema proper
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from ..capacity.catalog import Geometry
+from ..capacity.catalog import Shape
 
 K8sObject = Mapping[str, Any]  # a Kubernetes object as the values give it (read-only all the way down)
 
@@ -61,35 +61,13 @@ class Autoscaling:
 
 
 @dataclass(frozen=True)
-class ModelGeometry:
-    """`model.geometry`: a model's shape as `gemma-gitops inspect FILE.gguf` prints it."""
-
-    file_size_bytes: int
-    n_layer: int
-    n_head: int
-    n_head_kv: int
-    head_dim_k: int
-    head_dim_v: int
-    n_embd: int
-    n_ff: int
-    n_vocab: int
-    n_ctx_train: int
-    sliding_window: int
-    swa_pattern: int
-
-    def to_budget(self) -> Geometry:
-        """The budget model's Geometry; values carry no tensor list, so repacking is budgeted at its worst."""
-        return Geometry(**{f.name: getattr(self, f.name) for f in fields(self)})
-
-
-@dataclass(frozen=True)
 class Model:
     """The GGUF file llama-server downloads, and its geometry when the catalog does not know it."""
 
     hf_repo: str
     hf_file: str
     alias: str
-    geometry: ModelGeometry | None = None
+    geometry: Shape | None = None
 
 
 @dataclass(frozen=True)

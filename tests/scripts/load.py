@@ -8,6 +8,8 @@ from pathlib import Path
 from types import ModuleType
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+if str(SCRIPTS) not in sys.path:  # as when a script runs: its directory first, for what scripts share
+    sys.path.insert(0, str(SCRIPTS))
 
 
 def script(name: str) -> ModuleType:
