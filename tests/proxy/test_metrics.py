@@ -36,14 +36,15 @@ def metrics(proxy: Proxy) -> Exposition:
 
 
 def changed(proxy: Proxy, action: Callable[[], Any]) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """What `action` moved in the proxy's exposition; histograms and the key file's age (which moves with
-    the clock) left out: they have tests of their own."""
+    """What `action` moved in the proxy's exposition; histograms and the key file's age and failed reloads
+    (which move with the clock) left out: they have tests of their own."""
     before = metrics(proxy)
     action()
     time.sleep(0.05)  # the log phase runs after the response is sent
     return {key: value for key, value in delta(before, metrics(proxy)).items()
             if not key[0].startswith(("gemma_proxy_request_duration", "gemma_proxy_time_to_first_byte",
-                                      "gemma_proxy_key_file_seconds_since_success"))}
+                                      "gemma_proxy_key_file_seconds_since_success",
+                                      "gemma_proxy_key_reload_failures_total"))}
 
 
 def requests_and_refusal(group: str, status: str, reason: str | None) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -250,7 +251,7 @@ def test_no_key_material_and_only_fixed_labels_in_the_exposition(start_proxy: St
                         key_text=f"{KEY}\n{entry}\n")
     first = metrics(proxy)
     secrets = [KEY, hashed_key, WRONG, OTHER_KEY, entry, *entry.split(":")[1:], keys.key_id(KEY), keys.key_id(hashed_key),
-               "198.51.100.77", "203.0.113.9", "api_key", "sneaky-path", "Bearer"]
+               "198.51.100.77", "203.0.113.9", "api_key=", "sneaky-path", "Bearer", "Cookie", "X-Api-Key"]
     client = [("X-Forwarded-For", "203.0.113.9, 198.51.100.77")]
     for key in (KEY, hashed_key, WRONG, f"{KEY}x", OTHER_KEY):
         for path in ("/v1/models", f"/v1/models?api_key={key}", "/sneaky-path", f"/{key}", "/v1/custom-thing"):

@@ -276,14 +276,19 @@ local function histograms(out)
 end
 
 local function key_file(out)
-    local fewest, oldest, now = nil, 0, ngx.now()
+    local fewest, oldest, now = nil, nil, ngx.now()
+    -- Only workers that read the file once: one still starting serves
+    -- nothing yet, and would read as 0 keys for a moment after every start.
     for worker = 0, ngx.worker.count() - 1 do
-        local keys = dict:get("keys|" .. worker) or 0
-        fewest = math.min(fewest or keys, keys)
-        local read = dict:get("read|" .. worker)
-            or dict:get("first|" .. worker) or started
-        oldest = math.max(oldest, now - read)
+        local keys = dict:get("keys|" .. worker)
+        if keys then
+            fewest = math.min(fewest or keys, keys)
+            local read = dict:get("read|" .. worker)
+                or dict:get("first|" .. worker)
+            oldest = math.max(oldest or 0, now - read)
+        end
     end
+    fewest, oldest = fewest or 0, oldest or now - started
     header(out, "keys_loaded", "gauge", "Usable keys in the key file, in the"
         .. " worker holding the fewest (0: it refuses every request with 503)")
     sample(out, "keys_loaded", "", fewest)
