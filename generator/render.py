@@ -16,7 +16,7 @@ from typing import Any
 
 import jinja2
 
-from . import manifest, waivers, yamlio
+from . import manifest, monitoring, waivers, yamlio
 from .errors import TemplateError
 from .manifest import Manifest
 from .plan import Plan
@@ -50,6 +50,9 @@ RESOURCE_TEMPLATES = (
     "httproute-redirect.yaml.j2",
     "ingress.yaml.j2",
     "backendtrafficpolicy.yaml.j2",
+    "podmonitor.yaml.j2",
+    "prometheusrule.yaml.j2",
+    "configmap-dashboard.yaml.j2",
 )
 
 
@@ -220,6 +223,21 @@ def context(plan: Plan, env: jinja2.Environment | None = None) -> dict[str, Any]
         "proxy_limits": plan.proxy_limits,
         "model_dir": MODEL_DIR,
         "rendered_path": f"{RENDERED_DIR}/{plan.env}",
+        "monitoring": monitoring_context(plan),
+    }
+
+
+def monitoring_context(plan: Plan) -> dict[str, Any]:
+    """What the PodMonitor, PrometheusRule and dashboard templates need; empty with metrics off."""
+    metrics = plan.spec.metrics
+    if not metrics.enabled:
+        return {}
+    app = {"app": plan.names.app}  # last: a values label never takes the selector's away
+    return {
+        "pod_monitor_labels": {**metrics.pod_monitor.labels, **app},
+        "rule_labels": {**metrics.prometheus_rule.labels, **app},
+        "rule_groups": monitoring.rule_groups(plan) if metrics.prometheus_rule.enabled else [],
+        "dashboard_json": monitoring.dashboard_json(plan) if metrics.dashboard.enabled else "",
     }
 
 

@@ -12,15 +12,16 @@
 -- series itself and never lists the dictionary.
 --
 -- Where each is counted:
---   log()          the log phase of every request on the API port, in the
---                  location it ended in (error pages included): requests by
---                  group and status class, refusals by the reason the access
---                  log names, upstream errors and timeouts, the latency
---                  histograms of proxied calls, llama-server's readiness as
---                  the probes' /health last saw it.
+--   log()          the log phase of every request on the API port, in
+--                  the location it ended in (error pages included):
+--                  requests by group and status class, refusals by the
+--                  reason the access log names, upstream errors and
+--                  timeouts, the latency histograms of proxied calls,
+--                  llama-server's readiness as the probes' /health last
+--                  saw it.
 --   body_filter()  the first byte of a response body: the time to first
---                  byte (for a stream, its first event: the first token) and
---                  the streams open.
+--                  byte (for a stream, its first event: the first token)
+--                  and the streams open.
 --   keys_read()    every reload of the key file (auth.lua calls it).
 -- Everything here does nothing when the dictionary is not declared
 -- (metrics.enabled false), so auth.lua can always call it.
@@ -48,10 +49,12 @@ local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
     30, 60, 120, 300, 600 }
 local HISTOGRAMS = {
     { "request_duration_seconds", "d",
-        "Time from a proxied API request's first byte to its last byte sent" },
+        "Time from a proxied API request's first byte to its last byte"
+            .. " sent" },
     { "time_to_first_byte_seconds", "t",
-        "Time from a proxied API request's first byte to the first byte of"
-            .. " its response body (a stream's first event: its first token)" },
+        "Time from a proxied API request's first byte to the first byte"
+            .. " of its response body (a stream's first event: its first"
+            .. " token)" },
 }
 
 local dict = nil -- ngx.shared.gemma_metrics, when metrics are on
@@ -213,7 +216,7 @@ function _M.log()
     end
 end
 
--- Exposition ---------------------------------------------------------------
+-- Exposition ------------------------------------------------------------
 
 local function number(value)
     return format("%.14g", value or 0)
@@ -270,7 +273,8 @@ local function histograms(out)
             end
             sample(out, name .. "_sum", '{stream="' .. label .. '"}',
                 dict:get(key .. "sum"))
-            sample(out, name .. "_count", '{stream="' .. label .. '"}', total)
+            sample(out, name .. "_count", '{stream="' .. label .. '"}',
+                total)
         end
     end
 end
@@ -289,15 +293,17 @@ local function key_file(out)
         end
     end
     fewest, oldest = fewest or 0, oldest or now - started
-    header(out, "keys_loaded", "gauge", "Usable keys in the key file, in the"
-        .. " worker holding the fewest (0: it refuses every request with 503)")
+    header(out, "keys_loaded", "gauge", "Usable keys in the key file, in"
+        .. " the worker holding the fewest (0: it refuses every request"
+        .. " with 503)")
     sample(out, "keys_loaded", "", fewest)
     header(out, "key_file_seconds_since_success", "gauge", "Seconds since a"
         .. " worker last read the key file and found a usable key (the"
         .. " oldest of the workers; since start if never)")
     sample(out, "key_file_seconds_since_success", "", oldest)
-    header(out, "key_reload_failures_total", "counter", "Reloads of the key"
-        .. " file that found it missing, unreadable or without a usable key")
+    header(out, "key_reload_failures_total", "counter", "Reloads of the"
+        .. " key file that found it missing, unreadable or without a usable"
+        .. " key")
     sample(out, "key_reload_failures_total", "", dict:get("key_failures"))
 end
 
