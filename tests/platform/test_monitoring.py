@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
 from generator import monitoring
 from tests.conftest import Run
-from tests.platform.conftest import WriteEnv, container, docs_for, render_ok, rendered, validate_ok
 from tests.plans import plan_for
+from tests.platform.conftest import WriteEnv, container, docs_for, render_ok, rendered, validate_ok
 
 ALL_ON = {"metrics": {"podMonitor": {"enabled": True, "interval": "15s", "labels": {"release": "kube-prometheus"}},
                       "prometheusRule": {"enabled": True, "labels": {"release": "kube-prometheus", "app": "not-ours"}},

@@ -132,8 +132,10 @@ def test_served_requests_count_by_group_and_status_class(proxy: Proxy, upstream:
                                       ("POST", "/v1/embeddings", b'{"input": "x"}', "embeddings"),
                                       ("POST", "/v1/completions", b'{"prompt": "x"}', "completions"),
                                       ("POST", "/v1/chat/completions", b"{}", "chat")):
-        moved = changed(proxy, lambda m=method, p=path, b=body: request(proxy.port, m, p, bearer(KEY), b))
-        assert moved == requests_and_refusal(group, "2xx", None), path
+        def send(m: str = method, p: str = path, b: bytes | None = body) -> Any:
+            return request(proxy.port, m, p, bearer(KEY), b)
+
+        assert changed(proxy, send) == requests_and_refusal(group, "2xx", None), path
 
 
 def test_the_probes_health_tells_whether_llama_server_is_ready(proxy: Proxy, upstream: FakeLlama) -> None:
