@@ -8,7 +8,8 @@ llama-server's `llamacpp:n_tokens_max`, with `_total` appended; the name as expo
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -77,3 +78,16 @@ def delta(before: Exposition, after: Exposition) -> dict[tuple[str, Labels], flo
     """Every sample that changed between two scrapes of the same target, by how much."""
     return {key: after.samples[key] - before.samples.get(key, 0.0) for key in after.samples
             if after.samples[key] != before.samples.get(key, 0.0)}
+
+
+def settled(read: Callable[[], Exposition], name: str = "gemma_proxy_requests_total", seconds: float = 5.0) -> Exposition:
+    """A scrape once the total of `name` stops moving: nginx counts a request in its log phase, after the
+    response is sent, so a client can see its answer before the count."""
+    deadline, last = time.monotonic() + seconds, read()
+    while True:
+        time.sleep(0.05)
+        now = read()
+        if now.total(name) == last.total(name):
+            return now
+        assert time.monotonic() < deadline, f"{name} kept moving"
+        last = now

@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.api import KEY, call, chat_body, embeddings_body, ok_json
 from tests.e2e.conftest import Stack
-from tests.exposition import Exposition, scrape
+from tests.exposition import Exposition, scrape, settled
 from tests.proxy.proxy_client import bearer, opened, read_events
 
 pytestmark = pytest.mark.e2e
@@ -27,9 +27,10 @@ LLAMA_PATH = "/metrics/llama-server"
 
 
 def scrapes(stack: Stack) -> tuple[Exposition, Exposition]:
-    """The proxy's exposition and llama-server's, both from the metrics port."""
-    assert stack.proxy.metrics_port is not None, "metrics.enabled is the default: the proxy has a metrics port"
-    return scrape(stack.proxy.metrics_port), scrape(stack.proxy.metrics_port, LLAMA_PATH)
+    """The proxy's exposition (once its counts settle) and llama-server's, both from the metrics port."""
+    port = stack.proxy.metrics_port
+    assert port is not None, "metrics.enabled is the default: the proxy has a metrics port"
+    return settled(lambda: scrape(port)), scrape(port, LLAMA_PATH)
 
 
 def family_names(exposition: Exposition) -> set[str]:
