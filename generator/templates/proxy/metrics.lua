@@ -28,7 +28,8 @@
 --
 -- APIs: lua-nginx-module's ngx.shared.DICT (incr with an initial value,
 -- add, get, set) and ngx.* of the phases named above.
-local format, floor, concat = string.format, math.floor, table.concat
+local format, find, sub = string.format, string.find, string.sub
+local floor, min, max, concat = math.floor, math.min, math.max, table.concat
 
 local _M = {}
 
@@ -65,6 +66,27 @@ local UPSTREAM_KINDS = { "error", "timeout" }
 local extra_paths = {} -- paths proxy.allowedEndpoints opens
 local started = 0 -- when nginx started, for a key file never read
 local first_reload = nil -- per worker: when it first read the key file
+
+-- Dictionary keys, built once: a request's counting joins no strings.
+local REQUEST_KEY = {} -- group -> status class index -> key
+for _, group in ipairs(GROUPS) do
+    REQUEST_KEY[group] = {}
+    for i, class in ipairs(CLASSES) do
+        REQUEST_KEY[group][i] = "r|" .. group .. "|" .. class
+    end
+end
+local function histogram_keys(stream)
+    local keys = {}
+    for _, h in ipairs(HISTOGRAMS) do
+        local bounds = { sum = h[2] .. "|" .. stream .. "|sum" }
+        for i = 1, #BUCKETS + 1 do
+            bounds[i] = h[2] .. "|" .. stream .. "|" .. i
+        end
+        keys[h[2]] = bounds
+    end
+    return keys
+end
+local PLAIN_KEYS, STREAM_KEYS = histogram_keys("0"), histogram_keys("1")
 
 local function initialize(key)
     dict:add(key, 0)
@@ -154,22 +176,27 @@ local function bucket(seconds)
     return #BUCKETS + 1
 end
 
-local function observe(histogram, stream, seconds)
-    local key = histogram .. "|" .. stream .. "|"
-    dict:incr(key .. bucket(seconds), 1, 0)
-    dict:incr(key .. "sum", seconds, 0)
+local function observe(keys, seconds)
+    dict:incr(keys[bucket(seconds)], 1, 0)
+    dict:incr(keys.sum, seconds, 0)
 end
 
--- The body filter of the API port: the first non-empty piece of a proxied
--- response's body is its first byte; a text/event-stream response is an
--- open stream from then until its log phase.
+-- The body filter of the API locations (not of the probe's or the error
+-- pages'): the first non-empty piece of a successful proxied response's
+-- body is its first byte; a text/event-stream response is an open stream
+-- from then until its log phase. Only a 200 is llama-server's here (the
+-- proxy refuses with 4xx, 5xx or a preflight's 204), so a refusal costs one
+-- status check.
 function _M.body_filter()
-    local ctx = ngx.ctx
-    if not dict or ctx.first_byte or not ngx.var.upstream_status then
+    if not dict or ngx.status ~= 200 then
         return
     end
     local chunk = ngx.arg[1]
     if chunk == nil or chunk == "" then
+        return
+    end
+    local ctx = ngx.ctx
+    if ctx.first_byte then
         return
     end
     ctx.first_byte = ngx.now()
@@ -180,40 +207,48 @@ function _M.body_filter()
     end
 end
 
-local function group_of(path)
+local function group_of(uri)
+    local query = find(uri, "?", 1, true)
+    local path = query and sub(uri, 1, query - 1) or uri
     return GROUP_OF[path] or (extra_paths[path] and "extra") or "other"
 end
 
--- The log phase of every request on the API port.
+-- The log phase of every request on the API port. The latency histograms
+-- take llama-server's successful answers (200; not the probe's).
 function _M.log()
     if not dict then
         return
     end
-    local status = tonumber(ngx.var.status) or 500
-    local class = CLASSES[math.min(math.max(floor(status / 100), 1), 5)]
-    local path = (ngx.var.request_uri or ""):match("^[^?]*")
-    local group = group_of(path)
-    dict:incr("r|" .. group .. "|" .. class, 1, 0)
+    local status = ngx.status
+    if status < 100 then
+        status = tonumber(ngx.var.status) or 500
+    end
+    local group = group_of(ngx.var.request_uri or "")
+    dict:incr(REQUEST_KEY[group][min(max(floor(status / 100), 1), 5)], 1, 0)
     local reason = ngx.var.gemma_reason
-    local refused = reason ~= nil and reason ~= ""
-    if refused then
+    if reason ~= nil and reason ~= "" then
         dict:incr(upstream_kind[reason] or refusal_key[reason]
             or refusal_key.other, 1, 0)
+        if group == "health" and upstream_kind[reason] then
+            dict:set("ready", 0)
+        end
+        return
+    end
+    if group == "health" then
+        dict:set("ready", status == 200 and 1 or 0)
+        return
+    end
+    if status ~= 200 then
+        return
     end
     local ctx = ngx.ctx
+    local now, start = ngx.now(), ngx.req.start_time()
+    local keys = ctx.stream and STREAM_KEYS or PLAIN_KEYS
     if ctx.stream then
         dict:incr("streams", -1, 0)
     end
-    if group == "health" then
-        if not refused or upstream_kind[reason] then
-            dict:set("ready", status == 200 and 1 or 0)
-        end
-    elseif ngx.var.upstream_status then
-        local start, now = ngx.req.start_time(), ngx.now()
-        local stream = ctx.stream and "1" or "0"
-        observe("d", stream, now - start)
-        observe("t", stream, (ctx.first_byte or now) - start)
-    end
+    observe(keys.d, now - start)
+    observe(keys.t, (ctx.first_byte or now) - start)
 end
 
 -- Exposition ------------------------------------------------------------
