@@ -80,12 +80,17 @@ def delta(before: Exposition, after: Exposition) -> dict[tuple[str, Labels], flo
             if after.samples[key] != before.samples.get(key, 0.0)}
 
 
-def settled(read: Callable[[], Exposition], name: str = "gemma_proxy_requests_total", seconds: float = 5.0) -> Exposition:
+# metrics.lua's SYNC_SECONDS, and a margin: a worker's counts reach the dictionary within it.
+SYNC_SECONDS = 0.3
+
+
+def settled(read: Callable[[], Exposition], name: str = "gemma_proxy_requests_total", seconds: float = 10.0) -> Exposition:
     """A scrape once the total of `name` stops moving: nginx counts a request in its log phase, after the
-    response is sent, so a client can see its answer before the count."""
+    response is sent, and each worker adds its counts to what is served every 0.2 s, so a client can see
+    its answer before the count."""
     deadline, last = time.monotonic() + seconds, read()
     while True:
-        time.sleep(0.05)
+        time.sleep(SYNC_SECONDS)
         now = read()
         if now.total(name) == last.total(name):
             return now

@@ -103,6 +103,7 @@ def test_the_refusals_that_need_a_proxy_of_their_own(start_proxy: StartProxy, up
     """No key configured (fail closed), throttled after failed authentications, too many in flight, over
     the rate: each its own reason."""
     closed = start_proxy(key_text=None)
+    assert "metrics" not in closed.read_error_log()
     assert changed(closed, lambda: request(closed.port, "GET", "/v1/models", bearer(KEY))) == requests_and_refusal(
         "models", "5xx", "no_key_configured")
     throttled = start_proxy({"limits": {"failedAuthPerMinute": 1}})
@@ -212,7 +213,7 @@ def test_active_streams_count_a_stream_while_it_flows(proxy: Proxy, upstream: Fa
     with opened(proxy.port, "POST", "/v1/chat/completions", bearer(KEY), held) as stream:
         assert stream.status == 200
         assert upstream.holding.wait(5)
-        assert metrics(proxy).value("gemma_proxy_active_streams") == 1
+        wait_for(lambda: metrics(proxy).value("gemma_proxy_active_streams") == 1, 2)
         upstream.release()
         stream.read()
     assert quiet(proxy).value("gemma_proxy_active_streams") == 0
@@ -243,6 +244,7 @@ def test_the_key_files_state(start_proxy: StartProxy) -> None:
     wait_for(lambda: metrics(proxy).value("gemma_proxy_keys_loaded") == 1, RELOAD_SECONDS + 3)
     wait_for(lambda: metrics(proxy).value("gemma_proxy_key_file_seconds_since_success") <= RELOAD_SECONDS + 1,
              RELOAD_SECONDS + 3)
+    assert "metrics" not in proxy.read_error_log()  # no Lua error in the counting, at start or on a reload
 
 
 def test_no_key_material_and_only_fixed_labels_in_the_exposition(start_proxy: StartProxy, upstream: FakeLlama) -> None:

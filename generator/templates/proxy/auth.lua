@@ -345,8 +345,12 @@ local function reload()
     end
     report(found, warnings, err)
     entries = found
+    -- Protected: a failure in the metrics never stops the key reloads.
     if on_reload then
-        on_reload(#found, text ~= nil and #found > 0)
+        local ok, failure = pcall(on_reload, #found, text ~= nil and #found > 0)
+        if not ok then
+            ngx.log(ngx.ERR, "auth: metrics of the reload failed: ", failure)
+        end
     end
 end
 

@@ -26,8 +26,15 @@
 -- Everything here does nothing when the dictionary is not declared
 -- (metrics.enabled false), so auth.lua can always call it.
 --
+-- A request's counts go to a table of its worker's, added to the
+-- dictionary every SYNC_SECONDS and before a scrape this worker serves:
+-- no lock on the request's path (the dictionary's is shared by every
+-- worker), at the price of a scrape seeing another worker's counts up to
+-- SYNC_SECONDS late (knyar/nginx-lua-prometheus counts the same way, for
+-- the same reason). Gauges a request sets are written at once.
+--
 -- APIs: lua-nginx-module's ngx.shared.DICT (incr with an initial value,
--- add, get, set) and ngx.* of the phases named above.
+-- add, get, set), ngx.timer.every and ngx.* of the phases named above.
 local format, find, sub = string.format, string.find, string.sub
 local floor, min, max, concat = math.floor, math.min, math.max, table.concat
 
@@ -58,7 +65,9 @@ local HISTOGRAMS = {
             .. " token)" },
 }
 
+local SYNC_SECONDS = 0.2
 local dict = nil -- ngx.shared.gemma_metrics, when metrics are on
+local pending = {} -- per worker: dictionary key -> increment not yet added
 local reasons = {} -- the sorted refusal names (label values)
 local refusal_key = {} -- reason -> dictionary key
 local upstream_kind = {} -- nginx's error-page reason -> upstream error kind
@@ -90,6 +99,35 @@ local PLAIN_KEYS, STREAM_KEYS = histogram_keys("0"), histogram_keys("1")
 
 local function initialize(key)
     dict:add(key, 0)
+end
+
+local function count(key, n)
+    pending[key] = (pending[key] or 0) + n
+end
+
+-- Add this worker's pending increments to the dictionary.
+local function flush()
+    for key, n in pairs(pending) do
+        dict:incr(key, n, 0)
+        pending[key] = nil
+    end
+end
+
+-- Called from init_worker_by_lua in every worker: flush on a timer (and
+-- once more when the worker exits: a premature run). Without the timer,
+-- counts go to the dictionary at once.
+function _M.start()
+    if not dict then
+        return
+    end
+    local ok, err = ngx.timer.every(SYNC_SECONDS, flush)
+    if not ok then
+        ngx.log(ngx.ERR, "metrics: cannot schedule flushes (", err,
+            "): counting in the shared dictionary directly")
+        count = function(key, n)
+            dict:incr(key, n, 0)
+        end
+    end
 end
 
 -- Called once from init_by_lua, after auth.configure: the refusal names of
@@ -152,18 +190,18 @@ end
 
 -- A reload of the key file in this worker: how many usable keys it holds
 -- now, and whether the read succeeded (a readable file with a usable key).
-function _M.keys_read(count, ok)
+function _M.keys_read(keys, ok)
     if not dict then
         return
     end
     local worker, now = ngx.worker.id() or 0, ngx.now()
     first_reload = first_reload or now
-    dict:set("keys|" .. worker, count)
+    dict:set("keys|" .. worker, keys)
     dict:add("first|" .. worker, first_reload)
     if ok then
         dict:set("read|" .. worker, now)
     else
-        dict:incr("key_failures", 1, 0)
+        count("key_failures", 1)
     end
 end
 
@@ -177,8 +215,8 @@ local function bucket(seconds)
 end
 
 local function observe(keys, seconds)
-    dict:incr(keys[bucket(seconds)], 1, 0)
-    dict:incr(keys.sum, seconds, 0)
+    count(keys[bucket(seconds)], 1)
+    count(keys.sum, seconds)
 end
 
 -- The body filter of the API locations (not of the probe's or the error
@@ -203,7 +241,7 @@ function _M.body_filter()
     local kind = ngx.var.upstream_http_content_type
     if kind and kind:sub(1, 17) == "text/event-stream" then
         ctx.stream = true
-        dict:incr("streams", 1, 0)
+        count("streams", 1)
     end
 end
 
@@ -224,11 +262,11 @@ function _M.log()
         status = tonumber(ngx.var.status) or 500
     end
     local group = group_of(ngx.var.request_uri or "")
-    dict:incr(REQUEST_KEY[group][min(max(floor(status / 100), 1), 5)], 1, 0)
+    count(REQUEST_KEY[group][min(max(floor(status / 100), 1), 5)], 1)
     local reason = ngx.var.gemma_reason
     if reason ~= nil and reason ~= "" then
-        dict:incr(upstream_kind[reason] or refusal_key[reason]
-            or refusal_key.other, 1, 0)
+        count(upstream_kind[reason] or refusal_key[reason]
+            or refusal_key.other, 1)
         if group == "health" and upstream_kind[reason] then
             dict:set("ready", 0)
         end
@@ -245,7 +283,7 @@ function _M.log()
     local now, start = ngx.now(), ngx.req.start_time()
     local keys = ctx.stream and STREAM_KEYS or PLAIN_KEYS
     if ctx.stream then
-        dict:incr("streams", -1, 0)
+        count("streams", -1)
     end
     observe(keys.d, now - start)
     observe(keys.t, (ctx.first_byte or now) - start)
@@ -344,6 +382,7 @@ end
 
 -- The content of GET /metrics on the metrics port.
 function _M.serve()
+    flush()
     local out = {}
     requests(out)
     histograms(out)
