@@ -347,9 +347,10 @@ local function reload()
     entries = found
     -- Protected: a failure in the metrics never stops the key reloads.
     if on_reload then
-        local ok, failure = pcall(on_reload, #found, text ~= nil and #found > 0)
+        local read = text ~= nil and #found > 0
+        local ok, failure = pcall(on_reload, #found, read)
         if not ok then
-            ngx.log(ngx.ERR, "auth: metrics of the reload failed: ", failure)
+            ngx.log(ngx.ERR, "auth: counting the reload failed: ", failure)
         end
     end
 end
