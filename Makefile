@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: render check validate policy test test-proxy nginx-lua test-packages diff lint e2e e2e-arm64 cross-arm64 \
-	budget-table bench update-crd-schemas
+	budget-table bench bench-serving update-crd-schemas
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -102,11 +102,20 @@ lint: $(STAMP)
 	$(BIN)/mypy scripts/update-crd-schemas.py
 
 ## bench: measure render/check/validate (committed, 1, 10 and 100 environments) and the auth proxy in a
-## real nginx on 127.0.0.1; prints tables and rewrites bench/results.md; asserts nothing (about 4 minutes)
+## real nginx on 127.0.0.1; prints tables and rewrites bench/results.md (keeping its serving section);
+## asserts nothing (about 4 minutes). `make bench SERVING=1` runs bench-serving after it.
 bench: $(STAMP)
 	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || apt-get install -y wrk || \
 		{ apt-get update && apt-get install -y wrk; }
 	$(BIN)/python -m bench $(BENCH_ARGS)
+	@if [ "$(SERVING)" = 1 ]; then $(MAKE) bench-serving; fi
+
+## bench-serving: the rendered llama-server (Gemma 3 270M) behind the rendered proxy under the pod's CPU
+## limit (a CFS quota as root, else taskset): memory bandwidth, a defaults sweep, clients x slots;
+## rewrites the serving section of bench/results.md; asserts nothing (about 40 minutes on 2 quiet cores)
+bench-serving: $(TEST_STAMP)
+	$(BIN)/python scripts/install-llama-server.py
+	$(BIN)/python -m bench.serving $(SERVING_ARGS)
 
 ## update-crd-schemas: download the vendored CRD schemas (generator/schemas/crds) again from the public
 ## CRDs-catalog, check them, write them atomically and rewrite their PROVENANCE.md. Online; CI never

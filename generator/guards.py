@@ -20,6 +20,7 @@ from .capacity.budget import KV_TYPES, Budget, LlamaSettings, predict
 from .capacity.catalog import Geometry
 from .capacity.platform import CpuPlatform
 from .capacity.quantity import GiB, MiB, format_bytes, parse_bytes, parse_cpu
+from .capacity.serving import replicas_for
 from .plan import Capacity, Plan
 from .problems import Problem, Severity
 
@@ -43,6 +44,8 @@ WARNINGS: dict[str, str] = {
     "cache-volume-room": "the model cache volume leaves little room beside the model file",
     "oci-block-volume-minimum": "an OCI block volume under 50 GB is provisioned and billed as 50 GB",
     "service-exposed": "a NodePort or LoadBalancer Service whose traffic our NetworkPolicy does not admit",
+    "serving-target": "with every slot busy, each stream is estimated to generate fewer tokens/s than "
+                      "capacity.targetTokensPerSecondPerUser",
 }
 STALE = "stale-acknowledgement"
 
@@ -303,6 +306,28 @@ def service_exposure_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
                      f"traffic with a NetworkPolicy in values/{plan.env}/extra/, or keep ClusterIP", "service-exposed")]
 
 
+# -- serving speed -------------------------------------------------------------------------------
+
+
+def serving_target_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
+    """Every slot busy, each stream should still reach the target tokens/s (an estimate: capacity/serving.py)."""
+    est = capacity.serving
+    if est is None or est.meets_target:
+        return []
+    path, target = "capacity.targetTokensPerSecondPerUser", est.target_tps
+    basis = f"an estimate at {est.cores:g} cores, {est.label}, scaled to this model by bytes read per token"
+    if est.streams_at_target == 0:
+        return [_warning(plan, path, f"even one stream gets about {est.single_tps:.1f} tokens/s, below the target "
+                         f"{target:g} ({basis}): no llama.parallel or replica count reaches it; raise the CPU limit, "
+                         "serve a smaller model, or lower the target", "serving-target")]
+    users = est.slots * est.replicas
+    return [_warning(plan, path, f"with all {est.slots} slots busy each stream gets about {est.per_slot_tps:.1f} "
+                     f"tokens/s, below the target {target:g} ({basis}); one pod holds {est.streams_at_target} streams "
+                     f"at the target: set llama.parallel to {est.streams_at_target} and run "
+                     f"{replicas_for(users, est.streams_at_target)} replicas to serve {users} users at once",
+                     "serving-target")]
+
+
 # -- the entry point -----------------------------------------------------------------------------
 
 PLAN_GUARDS: tuple[PlanGuard, ...] = (requests_within_limits_problems, autoscaling_range_problems, distinct_ports_problems,
@@ -310,7 +335,7 @@ PLAN_GUARDS: tuple[PlanGuard, ...] = (requests_within_limits_problems, autoscali
 GUARDS: tuple[Guard, ...] = (
     cache_type_problems, memory_limit_problems, memory_request_problems, embeddings_problems,
     threads_problems, slot_context_problems, cache_volume_problems, startup_window_problems, gpu_memory_problems,
-    service_exposure_problems,
+    service_exposure_problems, serving_target_problems,
 )
 
 

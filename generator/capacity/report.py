@@ -10,6 +10,7 @@ from ..problems import Problem, Severity
 from .budget import Budget, Fit
 from .gpu import GpuBudget
 from .quantity import MiB, format_bytes
+from .serving import ServingEstimate
 from .startup import StartupWindow
 
 # One glyph per budget part in the bar, in Budget.parts() order; '.' is free room under the limit.
@@ -32,6 +33,7 @@ class EnvironmentBudget:
     startup: StartupWindow | None
     problems: tuple[Problem, ...]
     gpu: GpuBudget | None = None  # with llama.gpu: the GPUs' side (`budget` is then the RAM side)
+    serving: ServingEstimate | None = None  # tokens/s per slot, estimated (None on GPUs)
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -103,6 +105,24 @@ def gpu_lines(gpu: GpuBudget) -> list[str]:
             f"  fullest GPU {format_bytes(gpu.per_gpu)} of {memory}: {parts}"]
 
 
+def serving_lines(est: ServingEstimate) -> list[str]:
+    """Tokens/s per slot and streams at the target, and where the numbers come from."""
+    if est.slots == 1:
+        lines = [f"  serving (estimate): about {est.single_tps:.1f} tokens/s for the one slot (llama.parallel 1)"]
+    else:
+        lines = [f"  serving (estimate): about {est.single_tps:.1f} tokens/s for one stream; {est.per_slot_tps:.1f} "
+                 f"per slot with all {est.slots} slots busy ({est.aggregate_tps:.1f} together)"]
+    if est.target_tps > 0:
+        pods = f"{est.replicas} replica{'s' if est.replicas != 1 else ''}"
+        lines.append(f"  at {est.target_tps:g} tokens/s per user: {est.streams_at_target} stream(s) per pod, "
+                     f"{est.streams_at_target * est.replicas} across {pods}; with more slots one pod could hold "
+                     f"{est.streams_possible}")
+    where = (f"{est.cores:g} cores" if not est.beyond_measured else
+             f"{est.cores:g} cores, read at the largest quota measured")
+    lines.append(f"  ({where}; {est.label}, scaled to this model by bytes read per token, x{est.scale:.2f})")
+    return lines
+
+
 def problem_lines(env: EnvironmentBudget) -> list[str]:
     """One line per error and warning, yamllint style: `file::path: [level] message`."""
     return [f"  {p.file}::{p.path}: [{p.severity.value}] {p.message}" for p in iter_problems(env)]
@@ -120,6 +140,8 @@ def text(env: EnvironmentBudget) -> list[str]:
         s = env.startup
         lines.append(f"  startupProbe: periodSeconds {s.period_seconds}, failureThreshold {s.failure_threshold} "
                      f"({s.window_seconds}s for a {s.download_seconds:.0f}s download and a {s.load_seconds:g}s load)")
+    if env.serving is not None:
+        lines += serving_lines(env.serving)
     return lines + problem_lines(env)
 
 
@@ -149,9 +171,19 @@ def to_data(env: EnvironmentBudget) -> dict[str, Any]:
     if env.startup is not None:
         data["startupProbe"] = {"periodSeconds": env.startup.period_seconds,
                                 "failureThreshold": env.startup.failure_threshold}
+    if env.serving is not None:
+        data["serving"] = serving_data(env.serving)
     data["errors"], data["warnings"] = [str(p) for p in env.errors], [str(p) for p in env.warnings]
     data["acknowledged"] = [str(p) for p in env.acknowledged]
     return data
+
+
+def serving_data(est: ServingEstimate) -> dict[str, Any]:
+    """The serving estimate for `--output json`: tokens/s rounded to 0.1, and what it is based on."""
+    return {"cores": est.cores, "beyondMeasured": est.beyond_measured, "scale": round(est.scale, 4),
+            "slots": est.slots, "replicas": est.replicas, "singleTokensPerSecond": round(est.single_tps, 1),
+            "perSlotTokensPerSecond": round(est.per_slot_tps, 1), "targetTokensPerSecond": est.target_tps,
+            "streamsAtTarget": est.streams_at_target, "streamsPossible": est.streams_possible, "basis": est.label}
 
 
 def to_json(envs: list[EnvironmentBudget]) -> str:

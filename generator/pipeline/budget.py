@@ -17,7 +17,8 @@ def budget_of(plan: Plan) -> EnvironmentBudget:
     capacity = plan.capacity
     return EnvironmentBudget(plan.env, plan.file, f"{model.alias} ({model.hf_repo}/{model.hf_file})",
                              capacity.budget if capacity else None, capacity.fit if capacity else None,
-                             capacity.startup if capacity else None, guards.run(plan), capacity.gpu if capacity else None)
+                             capacity.startup if capacity else None, guards.run(plan), capacity.gpu if capacity else None,
+                             capacity.serving if capacity else None)
 
 
 def run_budget(settings: Settings, output: str, echo: Echo) -> int:

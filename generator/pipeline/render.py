@@ -11,7 +11,7 @@ from ..collisions import EnvironmentRender
 from ..errors import EXIT_OK, GeneratorError, ValuesError
 from ..manifest import Manifest
 from ..plan import Plan, build_plan
-from ..problems import Problem, acknowledged_of, warnings_of
+from ..problems import Problem, warnings_of
 from ..render import render_plan
 from ..settings import ARGOCD_DIR, PACKAGED_SCHEMA, RENDERED_DIR, SCHEMA_FILE, SHARED_LAYER, VALUES_DIR, Settings
 from ..values import environment_names, load_environment, load_schema, read_layer
@@ -27,8 +27,7 @@ class Rendered:
     manifests: tuple[Manifest, ...]
     documents: tuple[tuple[str, str], ...]  # (path, text) of generated docs
     scopes: tuple[str, ...]
-    warnings: tuple[Problem, ...] = ()
-    acknowledged: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()  # unacknowledged only: what was acknowledged is in the values, and `budget` lists it
 
     @property
     def tree(self) -> tree.Tree:
@@ -110,7 +109,7 @@ def render_all(settings: Settings) -> Rendered:
     scopes = (RENDERED_DIR, ARGOCD_DIR) if not settings.envs else tuple(
         scope for plan in plans for scope in (f"{RENDERED_DIR}/{plan.env}", f"{ARGOCD_DIR}/{plan.env}.yaml"))
     return Rendered(plans, manifests, documents, (*scopes, *(path for path, _ in documents)),
-                    warnings_of(found), acknowledged_of(found))
+                    warnings_of(found))
 
 
 def hand_written(removed: tuple[str, ...], actual: tree.Tree) -> list[Problem]:
@@ -176,15 +175,14 @@ def stream(manifests: tuple[Manifest, ...], output: str) -> str:
 
 
 def report_warnings(rendered: Rendered, warn: Echo) -> None:
-    """Print what deserves a look but does not stop the render; what the values acknowledge, in one line."""
+    """Print what deserves a look but does not stop the render.
+
+    Acknowledged warnings stay silent: the team's reason sits beside them in the values file a
+    reviewer reads, and `gemma-gitops budget` lists them; a line on every render would teach
+    people to skim past stderr.
+    """
     for problem in rendered.warnings:
         warn(f"warning: {problem}")
-    if rendered.acknowledged:
-        by_file: dict[str, list[str]] = {}
-        for problem in rendered.acknowledged:
-            by_file.setdefault(problem.file, []).append(problem.rule)
-        listed = "; ".join(f"{file}: {', '.join(rules)}" for file, rules in by_file.items())
-        warn(f"acknowledged {len(rendered.acknowledged)} warning(s), see `gemma-gitops budget`: {listed}")
 
 
 def summary(drift: tree.Drift) -> str:

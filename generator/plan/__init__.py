@@ -3,7 +3,7 @@
 values → Plan → (manifests | budget | docs): render, guards, `budget` and `diff` read the plan,
 never the raw values. Derived here and nowhere else: resource names, the timeout of each hop,
 the workload kind, the model's geometry, llama-server's memory budget, the startupProbe window and
-what the alerts are written with.
+the serving estimate (tokens/s per slot) and what the alerts are written with.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from ..capacity.catalog import Geometry, lookup
 from ..capacity.gpu import GpuBudget, gpu_memory_bytes, split
 from ..capacity.platform import REFERENCE, CpuPlatform, platform_for
 from ..capacity.quantity import parse_bytes, parse_cpu
+from ..capacity.serving import ServingEstimate, estimate
 from ..capacity.startup import StartupWindow, startup_window
 from ..problems import Problem
 from ..values import Values
@@ -67,6 +68,7 @@ class Capacity:
     cache_size_bytes: int
     gpu: GpuBudget | None = None  # with llama.gpu.enabled: what the GPUs hold (`budget` is then the RAM side)
     platform: CpuPlatform = REFERENCE  # the CPU the budget is for (what llama.cpp repacks depends on it)
+    serving: ServingEstimate | None = None  # generation speed on the CPU; None on GPUs (never measured)
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,15 @@ def gpu_split(spec: Spec, geometry: Geometry, settings: LlamaSettings, budget: B
     return split(geometry, settings, budget, spec.llama.gpu_layers, gpu.count, memory)
 
 
+def serving_for(spec: Spec, geometry: Geometry, settings: LlamaSettings) -> ServingEstimate | None:
+    """Tokens/s per slot and streams at the target, from the curves measured on CPUs; None on GPUs."""
+    if spec.llama.gpu.enabled:
+        return None
+    replicas = spec.autoscaling.max_replicas if spec.autoscaling.enabled else spec.replicas
+    return estimate(geometry, settings, float(parse_cpu(spec.llama.resources.limits.cpu)), spec.llama.threads, replicas,
+                    spec.capacity.target_tokens_per_second_per_user)
+
+
 def platform_of(values: Values, spec: Spec) -> CpuPlatform | Problem:
     """The CPU the budget is for: `llama.cpuTarget`, else what the nodeSelector's arch implies."""
     try:
@@ -196,7 +207,8 @@ def platform_of(values: Values, spec: Spec) -> CpuPlatform | Problem:
 
 
 def capacity_for(spec: Spec, geometry: Geometry, platform: CpuPlatform) -> Capacity:
-    """The memory budget against the container's limits (and the GPUs'), and the startup window for the model's download."""
+    """The memory budget against the container's limits (and the GPUs'), the startup window for the model's
+    download, and the serving estimate."""
     settings = llama_settings(spec)
     budget, gpu = gpu_split(spec, geometry, settings, predict(geometry, settings, platform))
     resources, startup = spec.llama.resources, spec.llama.startup
@@ -204,7 +216,7 @@ def capacity_for(spec: Spec, geometry: Geometry, platform: CpuPlatform) -> Capac
     window = startup_window(geometry.file_size_bytes, startup.min_download_mibps, startup.load_seconds,
                             startup.probe_period_seconds)
     return Capacity(geometry, settings, budget, fit, window, parse_cpu(resources.limits.cpu),
-                    parse_bytes(spec.cache.size), gpu, platform)
+                    parse_bytes(spec.cache.size), gpu, platform, serving_for(spec, geometry, settings))
 
 
 def build_plan(values: Values) -> Plan:

@@ -372,6 +372,13 @@ class Metrics:
 
 
 @dataclass(frozen=True)
+class CapacityTargets:
+    """What one pod should deliver to each user; `budget` estimates whether it does (capacity/serving.py)."""
+
+    target_tokens_per_second_per_user: float
+
+
+@dataclass(frozen=True)
 class Spec:
     """Everything the values say, typed: the schema's properties, one field each."""
 
@@ -403,4 +410,5 @@ class Spec:
     tls: Tls
     argocd: ArgoCD
     metrics: Metrics
+    capacity: CapacityTargets
     acknowledge: Mapping[str, str]  # guard warning ID → why the team accepts it

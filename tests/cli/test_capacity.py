@@ -47,9 +47,7 @@ def test_threads_above_the_cpu_limit_are_refused(run: Run, project: Path) -> Non
 def test_the_shipped_environments_render_without_a_warning(project: Path) -> None:
     result = CliRunner().invoke(cli, ["--root", str(project), "render"])
     assert result.exit_code == 0
-    assert "warning:" not in result.output
-    assert ("acknowledged 4 warning(s), see `gemma-gitops budget`: values/prod.yaml: embeddings-memory, "
-            "oci-block-volume-minimum; values/staging.yaml: embeddings-memory, oci-block-volume-minimum") in result.output
+    assert result.stderr == ""  # acknowledged warnings are listed by `budget`, not on every render
 
 
 def test_warnings_do_not_stop_the_render(project: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.proxy.proxy_client import Reply, bearer, request
+from testkit.proxy_client import Reply, bearer, request
 
 KEY = "sk-gemma-e2e-0123456789abcdef"  # the one key in the proxy's key file
 GENERATION_SECONDS = 120.0  # a few tokens take well under a second; a loaded CI runner gets room

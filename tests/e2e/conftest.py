@@ -19,13 +19,13 @@ import pytest
 
 from generator.manifest import Manifest
 from generator.settings import Settings
+from testkit.llama import CONTAINER, LlamaServer, Outside, command, prepare_home, running
 from testkit.nginx import INSTALL_HINT, Proxy, Runtime, find_runtime, free_port, running_proxy, scratch_dir
 from testkit.nginx import REQUIRE_ENV as REQUIRE_NGINX_ENV
+from testkit.pins import LLAMA_PACKAGE, e2e_pins
+from testkit.proxy_client import request
 from tests.e2e import environment, memory
 from tests.e2e.api import KEY
-from tests.e2e.llama import CONTAINER, LlamaServer, Outside, command, prepare_home, running
-from tests.e2e.pins import LLAMA_PACKAGE, e2e_pins
-from tests.proxy.proxy_client import request
 
 REQUIRE_ENV = "GEMMA_GITOPS_REQUIRE_E2E"
 RESULTS_ENV = "GEMMA_GITOPS_E2E_RESULTS"  # where to write the memory matrix as JSON (`make e2e` sets it)

@@ -16,7 +16,7 @@ from generator.plan import Plan, build_plan
 from generator.render import render_plan
 from generator.settings import SCHEMA_FILE, VALUES_DIR, Settings
 from generator.values import load_environment, load_schema
-from tests.e2e.pins import REPO
+from testkit.pins import REPO
 
 ENV = "e2e"
 VALUES_FILE = Path(__file__).resolve().parent / "values" / f"{ENV}.yaml"

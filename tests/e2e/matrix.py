@@ -17,10 +17,10 @@ from generator.capacity.budget import LlamaSettings
 from generator.capacity.catalog import CATALOG, Geometry, lookup
 from generator.capacity.quantity import parse_bytes
 from generator.plan import llama_settings
+from testkit.llama import CONTAINER, LlamaServer, Outside, command, prepare_home, running
 from testkit.nginx import free_port
+from testkit.proxy_client import Reply, request
 from tests.e2e import environment
-from tests.e2e.llama import CONTAINER, LlamaServer, Outside, command, prepare_home, running
-from tests.proxy.proxy_client import Reply, request
 
 GEMMA_1B = CATALOG[0]
 REAL, SHAPED_1B = "gemma-3-270m", "gemma-3-1b-shaped"

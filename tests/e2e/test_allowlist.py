@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from testkit.llama import frozen
+from testkit.proxy_client import bearer, request
 from tests.e2e.api import KEY, call, chat_body, ok_json
 from tests.e2e.conftest import Stack
-from tests.e2e.llama import frozen
-from tests.proxy.proxy_client import bearer, request
 
 pytestmark = pytest.mark.e2e
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from testkit.llama import frozen
 from tests.e2e.api import call, chat_body, completion_body, embeddings_body, ok_json
 from tests.e2e.conftest import Stack
-from tests.e2e.llama import frozen
 
 pytestmark = pytest.mark.e2e
 

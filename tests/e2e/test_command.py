@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from testkit.llama import CONTAINER, ENV_SUBSTITUTIONS, FLAG_SUBSTITUTIONS, Outside, command
 from tests.e2e import environment
-from tests.e2e.llama import CONTAINER, ENV_SUBSTITUTIONS, FLAG_SUBSTITUTIONS, Outside, command
 
 OUTSIDE = Outside(model=Path("/scratch/model.gguf"), port=41234, home=Path("/scratch/home"))
 

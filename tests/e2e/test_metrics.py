@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from testkit.proxy_client import bearer, opened, read_events
 from tests.e2e.api import KEY, call, chat_body, embeddings_body, ok_json
 from tests.e2e.conftest import Stack
 from tests.exposition import Exposition, scrape, settled
-from tests.proxy.proxy_client import bearer, opened, read_events
 
 pytestmark = pytest.mark.e2e
 

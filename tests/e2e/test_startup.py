@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from testkit.nginx import render_proxy_files
+from testkit.pins import pinned_build
 from tests.e2e.api import call, ok_json
 from tests.e2e.conftest import Stack
 from tests.e2e.environment import ENV, raw_values
-from tests.e2e.pins import pinned_build
 
 pytestmark = pytest.mark.e2e
 

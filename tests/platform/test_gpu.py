@@ -25,8 +25,8 @@ from generator.capacity.gpu import (
     split,
 )
 from generator.capacity.quantity import GiB
+from testkit.pins import pinned_build, without_digest
 from tests.conftest import REPO, Run
-from tests.e2e.pins import pinned_build, without_digest
 from tests.plans import plan_for
 from tests.platform.conftest import WriteEnv, container, docs_for, line_of, pod, rendered, validate_ok
 

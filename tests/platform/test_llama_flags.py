@@ -9,7 +9,7 @@ import pytest
 from generator import llamaflags
 from generator.llamaflags import Flag, parse_help
 from generator.render import llama_args
-from tests.e2e.pins import pinned_build
+from testkit.pins import pinned_build
 from tests.plans import plan_for
 
 SAMPLE = """\

@@ -13,8 +13,8 @@ import pytest
 
 from testkit.fake_llama import FakeLlama
 from testkit.nginx import Proxy, error_json
+from testkit.proxy_client import bearer, request
 from tests.proxy.conftest import KEY, StartProxy
-from tests.proxy.proxy_client import bearer, request
 
 APP = "https://app.example.com"
 PREFLIGHT = [("Origin", APP), ("Access-Control-Request-Method", "POST"),

@@ -8,8 +8,8 @@ import pytest
 
 from testkit.fake_llama import FakeLlama
 from testkit.nginx import Proxy, error_json
+from testkit.proxy_client import Reply, bearer, raw_request, request
 from tests.proxy.conftest import KEY
-from tests.proxy.proxy_client import Reply, bearer, raw_request, request
 
 
 def assert_refused(reply: Reply, upstream: FakeLlama) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from testkit.nginx import Runtime, free_port, render_proxy_files, scratch_dir, started_nginx, values_for
-from tests.proxy.proxy_client import request
+from testkit.proxy_client import request
 
 # A test-only nginx.conf beside the rendered auth.lua: one location that runs auth.equal over the pairs
 # of hex strings it is sent and answers with the results.

@@ -16,8 +16,8 @@ import pytest
 from generator.render import PROXY_RUN_DIR
 from testkit.fake_llama import FakeLlama
 from testkit.nginx import Proxy, free_port
+from testkit.proxy_client import Reply, bearer, opened, raw_request, request
 from tests.proxy.conftest import KEY, StartProxy
-from tests.proxy.proxy_client import Reply, bearer, opened, raw_request, request
 
 AUTH = f"Authorization: Bearer {KEY}\r\n"
 

@@ -21,8 +21,8 @@ import pytest
 from generator import keys
 from testkit.fake_llama import FakeLlama
 from testkit.nginx import Proxy, error_json
+from testkit.proxy_client import bearer, opened, request
 from tests.proxy.conftest import KEY, OTHER_KEY, StartProxy
-from tests.proxy.proxy_client import bearer, opened, request
 
 KEYS = [f"sk-gemma-fair-{i}-0123456789abcdef" for i in range(6)]
 HELD = json.dumps({"stream": True, "x_chunks": 2, "x_hold": True}).encode()

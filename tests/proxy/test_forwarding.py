@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from generator.render import PROXY_RUN_DIR
 from testkit.fake_llama import LOADING, SSE_DONE, FakeLlama, sse_event
 from testkit.nginx import Proxy, error_json, free_port
+from testkit.proxy_client import bearer, opened, raw_request, read_events, request, seconds_until_closed
 from tests.proxy.conftest import KEY, StartProxy
-from tests.proxy.proxy_client import bearer, opened, raw_request, read_events, request, seconds_until_closed
 
 MiB = 1024 * 1024
 

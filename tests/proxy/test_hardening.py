@@ -12,8 +12,8 @@ import pytest
 from generator.render import PROXY_CONF_DIR, PROXY_RUN_DIR, PROXY_SECRET_DIR
 from generator.settings import Settings
 from testkit.nginx import LUA_PREAMBLE, POD_UID, PROJECT_ROOT, Proxy, Runtime, check_config, configmap_data
+from testkit.proxy_client import bearer, request
 from tests.proxy.conftest import KEY
-from tests.proxy.proxy_client import bearer, request
 
 MiB = 1024 * 1024
 

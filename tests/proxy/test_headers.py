@@ -16,8 +16,8 @@ import pytest
 from generator.settings import Settings
 from testkit.fake_llama import FakeLlama
 from testkit.nginx import PROJECT_ROOT, Proxy, configmap_data
+from testkit.proxy_client import bearer, request
 from tests.proxy.conftest import KEY, StartProxy
-from tests.proxy.proxy_client import bearer, request
 
 UPSTREAM_HEADERS = {
     "Set-Cookie": "session=abc; HttpOnly", "Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": "true",

@@ -10,8 +10,8 @@ import pytest
 from generator import keys
 from testkit.fake_llama import FakeLlama
 from testkit.nginx import Proxy, error_json
+from testkit.proxy_client import bearer, request
 from tests.proxy.conftest import KEY, OTHER_KEY, StartProxy
-from tests.proxy.proxy_client import bearer, request
 
 RELOAD_SECONDS = 1  # keyReloadSeconds of every proxy these tests start
 

@@ -13,8 +13,8 @@ import socket
 
 from testkit.fake_llama import FakeLlama
 from testkit.nginx import Proxy, free_port
+from testkit.proxy_client import bearer, raw_request, request
 from tests.proxy.conftest import KEY, OTHER_KEY, StartProxy
-from tests.proxy.proxy_client import bearer, raw_request, request
 
 SECRET = "sk-query-secret-5f0c9a7d21e84b6b"  # a key misplaced in a query string
 HEADER_SECRET = "hdr-secret-93b1c0de8f7a4e21"  # in a header the proxy has no use for

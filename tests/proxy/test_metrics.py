@@ -19,9 +19,9 @@ import pytest
 from generator import keys
 from testkit.fake_llama import FakeLlama
 from testkit.nginx import Proxy, error_json, free_port
+from testkit.proxy_client import bearer, opened, raw_request, request
 from tests.exposition import Exposition, delta, scrape, settled
 from tests.proxy.conftest import KEY, OTHER_KEY, StartProxy
-from tests.proxy.proxy_client import bearer, opened, raw_request, request
 
 WRONG = "sk-gemma-wrong-0123456789abcdef"
 GROUPS = {"chat", "completions", "embeddings", "models", "slots", "health", "extra", "other"}

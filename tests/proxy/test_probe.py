@@ -16,8 +16,8 @@ import pytest
 
 from testkit.fake_llama import FakeLlama
 from testkit.nginx import Proxy, error_json
+from testkit.proxy_client import raw_request, request
 from tests.proxy.conftest import KEY, StartProxy
-from tests.proxy.proxy_client import raw_request, request
 
 TRICKLE_BYTES = 40  # sent one at a time, a quarter second apart: 10 s if the proxy waited for them
 

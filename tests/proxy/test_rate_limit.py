@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from testkit.fake_llama import FakeLlama
 from testkit.nginx import Proxy, error_json
+from testkit.proxy_client import bearer, request
 from tests.proxy.conftest import KEY, OTHER_KEY, StartProxy
-from tests.proxy.proxy_client import bearer, request
 
 BURST = 2
 

@@ -27,15 +27,9 @@ from generator.kube.native.field import (
     port_number,
     required,
 )
+from generator.manifest import POD_TEMPLATE_PATHS
 
-TEMPLATE_PATHS: dict[str, Path_] = {
-    "Deployment": ("spec", "template"),
-    "StatefulSet": ("spec", "template"),
-    "DaemonSet": ("spec", "template"),
-    "ReplicaSet": ("spec", "template"),
-    "Job": ("spec", "template"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template"),
-}
+TEMPLATE_PATHS: Mapping[str, Path_] = POD_TEMPLATE_PATHS  # bare Pods included: the API server checks them alike
 ALWAYS_RESTART = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"})
 WORKLOADS = frozenset(TEMPLATE_PATHS)
 HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")

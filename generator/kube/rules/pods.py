@@ -14,18 +14,9 @@ from generator.kube.rules.base import (
     labels_match,
     same_namespace,
 )
-from generator.manifest import Manifest
+from generator.manifest import POD_TEMPLATE_PATHS, Manifest
 
-# Where each workload kind keeps its pod template (metadata + spec).
-TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
-    "Deployment": ("spec", "template"),
-    "StatefulSet": ("spec", "template"),
-    "DaemonSet": ("spec", "template"),
-    "ReplicaSet": ("spec", "template"),
-    "Job": ("spec", "template"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template"),
-    "Pod": (),
-}
+TEMPLATE_PATHS = POD_TEMPLATE_PATHS
 SERVING_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod")
 CONTAINER_LISTS = ("initContainers", "containers")
 

