@@ -26,7 +26,7 @@ from bench import kubeconform, machine, report
 from bench.commands import COMMANDS, BenchError, Case, Measured, run_generator
 from bench.profiling import Profile, run_profiles
 from bench.project import REPO
-from bench.proxy import QUICK, ProxyBenchError, ProxyResults, Settings, preflight, run_proxy
+from bench.proxy import KEY, QUICK, WRONG_KEY, ProxyBenchError, ProxyResults, Settings, preflight, run_proxy
 from bench.serving import results as serving_results
 from generator.settings import Settings as ProjectSettings
 from generator.valuefiles import kubernetes_versions
@@ -86,6 +86,9 @@ def reading(measured: list[Measured], profiles: list[Profile], proxy: ProxyResul
                      f"of the fake's direct rate with a valid key and refuses {proxy.rejected.rps.median:,.0f} wrong keys "
                      f"per second ({proxy.rejected.cpu_us_per_request['nginx workers']:.1f} µs of worker CPU each); its "
                      f"worker holds {proxy.memory.busy_rss / 1024:.1f} MiB with {proxy.memory.streams} streams open.")
+        lines.append(f"Metrics on cost {proxy.metrics_cost(KEY):+.1%} of valid-key and {proxy.metrics_cost(WRONG_KEY):+.1%} "
+                     f"of wrong-key throughput, first event {proxy.proxied.median:.3f} ms against "
+                     f"{proxy.no_metrics.median:.3f} ms without.")
         if proxy.worst is not None:
             lines.append(f"At its worst (every one of {proxy.worst['worker_connections']:,} connections and "
                          f"{proxy.worst['requests_in_flight']} requests in flight) the proxy measured "
@@ -107,7 +110,8 @@ How it was measured:
   module, laid out by testkit/nginx.py; the one change is `listen 127.0.0.1:<port>`,
   so nothing listens beyond loopback. "After" is this tree's proxy with its fairness limits raised
   out of the way of wrk (50 connections, one key, one address); "throttled" is its defaults;
-  "before" is the proxy of commit 14b5711 (before issue 21), rendered by that commit's generator.
+  "before" is the proxy of commit 14b5711 (before issue 21), rendered by that commit's generator;
+  "metrics off" is "after" with metrics.enabled false (issue 15), run side by side with it.
   The access log goes to a file, as in the tests. The upstream is bench/upstream.py (asyncio, raw
   HTTP/1.1, keep-alive) in its own process; "direct" is the same fake without a proxy. The
   worst-case memory is testkit/proxy_memory.py with the production defaults.

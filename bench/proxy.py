@@ -113,6 +113,7 @@ class ProxyResults:
     direct: Latency
     proxied: Latency  # this tree's proxy
     before: Latency | None  # the proxy at BEFORE_REF
+    no_metrics: Latency  # this tree's proxy with metrics.enabled false
     throughput: tuple[Throughput, ...]  # in the order of scenarios()
     upstream_pool: int
     cpu_limit: float  # cores: the auth-proxy container's rendered limit
@@ -141,6 +142,12 @@ class ProxyResults:
         found = self.load("after", WRONG_KEY)
         assert found is not None
         return found
+
+    def metrics_cost(self, key: str) -> float:
+        """What metrics cost one wrk load: 1 - req/s with metrics on over req/s with them off."""
+        on, off = self.load("after", key), self.load("no-metrics", key)
+        assert on is not None and off is not None
+        return 1 - on.rps.median / off.rps.median
 
     @property
     def authorized_ratio(self) -> float:
@@ -189,12 +196,18 @@ def loopback_port() -> int:
         return int(s.getsockname()[1])
 
 
-def bind_loopback(conf: str, port: int) -> str:
-    """The rendered nginx.conf listening on 127.0.0.1 only: its one `listen <port>;` gets the address."""
+def bind_loopback(conf: str, port: int, metrics_port: int | None = None) -> str:
+    """The rendered nginx.conf listening on 127.0.0.1 only: its one `listen <port>;` gets the address, and so
+    does the metrics server's when it has one."""
     listen = f"listen {port};"
     if conf.count(listen) != 1:
         raise ProxyBenchError(f"expected exactly one `{listen}` in the rendered nginx.conf")
-    return conf.replace(listen, f"listen {HOST}:{port};")
+    conf = conf.replace(listen, f"listen {HOST}:{port};")
+    if metrics_port is not None:
+        conf = conf.replace(f"listen {metrics_port};", f"listen {HOST}:{metrics_port};")
+    if re.search(r"^\s*listen \d+;", conf, re.MULTILINE):
+        raise ProxyBenchError("the rendered nginx.conf listens beyond loopback on a port the benchmark does not know")
+    return conf
 
 
 def before_files(tree: Path, port: int, upstream_port: int) -> dict[str, str]:
@@ -227,14 +240,15 @@ def before_tree(ref: str = BEFORE_REF) -> Iterator[Path | None]:
 
 @contextmanager
 def loopback_proxy(runtime: Runtime, upstream_port: int, before: Path | None = None,
-                   values: dict[str, Any] | None = None) -> Iterator[Proxy]:
+                   values: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None) -> Iterator[Proxy]:
     """The proxy in front of `upstream_port`, accepting KEY, on 127.0.0.1 only: this tree's with `values`
     over the defaults, or, with `before`, the one that tree renders."""
-    def on_loopback(files: dict[str, str], port: int) -> dict[str, str]:
+    def on_loopback(files: dict[str, str], port: int, metrics_port: int) -> dict[str, str]:
         chosen = before_files(before, port, upstream_port) if before else files
-        return {**chosen, "nginx.conf": bind_loopback(chosen["nginx.conf"], port)}
+        return {**chosen, "nginx.conf": bind_loopback(chosen["nginx.conf"], port, metrics_port)}
 
-    with nginx_harness.running_proxy(runtime, upstream_port, values, key_text=f"{KEY}\n", adapt=on_loopback) as proxy:
+    with nginx_harness.running_proxy(runtime, upstream_port, values, key_text=f"{KEY}\n", adapt=on_loopback,
+                                     metrics=metrics) as proxy:
         proxy.settled_error_log()  # the workers are up and have read the key
         yield proxy
 
@@ -412,11 +426,14 @@ def throughput(scenario: Scenario, runs: list[WrkRun]) -> Throughput:
 
 def scenarios(settings: Settings, before: bool) -> list[Scenario]:
     """The fake alone; this tree's proxy with a valid and a wrong key, and with its failed-auth throttle on
-    (its defaults: after 30 failures a minute, 429 without a key check); the proxy before, both keys."""
+    (its defaults: after 30 failures a minute, 429 without a key check); this tree's proxy with metrics off,
+    both keys; the proxy before, both keys."""
     c = settings.wrk_connections
     found = [Scenario("fake upstream alone (direct)", "direct", KEY, c),
              Scenario("proxy after, valid key (200)", "after", KEY, c),
              Scenario("proxy after, wrong key (401)", "after", WRONG_KEY, c, expect_errors=True),
+             Scenario("proxy after, metrics off, valid key (200)", "no-metrics", KEY, c),
+             Scenario("proxy after, metrics off, wrong key (401)", "no-metrics", WRONG_KEY, c, expect_errors=True),
              Scenario("proxy after, wrong key, throttled (429)", "throttled", WRONG_KEY, c, expect_errors=True)]
     if before:
         found += [Scenario("proxy before, valid key (200)", "before", KEY, c),
@@ -548,14 +565,18 @@ def run_proxy(runtime: Runtime, settings: Settings, progress: Callable[[str], No
             workers, pool, mem = worker_processes(proxy), upstream_pool(proxy), memory(proxy, settings)
         worst = worst_case_memory()
         proxies = {"after": stack.enter_context(loopback_proxy(runtime, upstream.port, values=AFTER_VALUES)),
+                   "no-metrics": stack.enter_context(loopback_proxy(runtime, upstream.port, values=AFTER_VALUES,
+                                                                    metrics={"enabled": False})),
                    "throttled": stack.enter_context(loopback_proxy(runtime, upstream.port))}
         if before is not None:
             proxies["before"] = stack.enter_context(loopback_proxy(runtime, upstream.port, before=before))
         progress(f"proxy: time to first event, {settings.ttfb_requests} requests each way")
-        ports = [upstream.port, proxies["after"].port, *([proxies["before"].port] if before is not None else [])]
-        direct, proxied, *was = time_to_first_event(ports, settings)
+        ports = [upstream.port, proxies["after"].port, proxies["no-metrics"].port,
+                 *([proxies["before"].port] if before is not None else [])]
+        direct, proxied, no_metrics, *was = time_to_first_event(ports, settings)
         progress(f"proxy: wrk -t{settings.wrk_threads} -d{settings.wrk_seconds}s, {settings.wrk_repeats} round(s) of "
                  f"{len(scenarios(settings, before is not None))} loads")
         loads = requests_per_second(upstream, proxies, settings)
-    return ProxyResults(nginx_version(runtime), workers, direct, proxied, was[0] if was else None, tuple(loads), pool,
+    return ProxyResults(nginx_version(runtime), workers, direct, proxied, was[0] if was else None, no_metrics,
+                        tuple(loads), pool,
                         proxy_cpu_limit(), mem, worst, settings)

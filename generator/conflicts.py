@@ -49,6 +49,7 @@ OWNED: dict[str, str] = {
     **dict.fromkeys(("--embeddings", "--pooling", "--rerank", "--swa-full", "--kv-unified", "--gpu-layers", "--fit",
                      "--fit-target", "--fit-ctx"), "it changes the memory budget: set it through the values (llama.*)"),
     **dict.fromkeys(("--tensor-split", "--split-mode", "--main-gpu", "--device"), _PLACEMENT),
+    "--metrics": "metrics.enabled turns it on, and only the proxy's metrics port serves it",
 }
 # Flags refused on the command line whose variable is the right way to give them (from a Secret).
 ENV_ALLOWED = frozenset({"--hf-token"})

@@ -224,11 +224,31 @@ def autoscaling_range_problems(plan: Plan) -> list[Problem]:
 
 
 def distinct_ports_problems(plan: Plan) -> list[Problem]:
-    """The two containers share the pod's network namespace: one port each, or the second cannot bind."""
-    if plan.spec.proxy.port != plan.spec.llama.port:
+    """The two containers share the pod's network namespace: one port each (and the metrics port its own),
+    or the second cannot bind."""
+    spec = plan.spec
+    ports = [("llama.port", spec.llama.port), ("proxy.port", spec.proxy.port)]
+    if spec.metrics.enabled:
+        ports.append(("metrics.port", spec.metrics.port))
+    problems = []
+    for i, (path, port) in enumerate(ports):
+        for other, other_port in ports[:i]:
+            if port == other_port:
+                problems.append(_error(plan, path, f"{other} and {path} are both {port}; the containers share the "
+                                       "pod's network, so the second to start cannot listen (choose two ports)",
+                                       "distinct-ports"))
+    return problems
+
+
+def metrics_needed_problems(plan: Plan) -> list[Problem]:
+    """A PodMonitor, PrometheusRule or dashboard without metrics would scrape and chart nothing."""
+    metrics = plan.spec.metrics
+    if metrics.enabled:
         return []
-    return [_error(plan, "proxy.port", f"proxy.port and llama.port are both {plan.spec.proxy.port}; the containers share "
-                   "the pod's network, so the second to start cannot listen (choose two ports)", "distinct-ports")]
+    wanted = [("podMonitor", metrics.pod_monitor.enabled), ("prometheusRule", metrics.prometheus_rule.enabled),
+              ("dashboard", metrics.dashboard.enabled)]
+    return [_error(plan, f"metrics.{name}.enabled", f"metrics.{name} needs metrics.enabled: with metrics off nothing "
+                   "serves what it reads", "metrics-needed") for name, on in wanted if on]
 
 
 def startup_window_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
@@ -311,7 +331,7 @@ def serving_target_problems(plan: Plan, capacity: Capacity) -> list[Problem]:
 # -- the entry point -----------------------------------------------------------------------------
 
 PLAN_GUARDS: tuple[PlanGuard, ...] = (requests_within_limits_problems, autoscaling_range_problems, distinct_ports_problems,
-                                      proxy_memory_problems)
+                                      proxy_memory_problems, metrics_needed_problems)
 GUARDS: tuple[Guard, ...] = (
     cache_type_problems, memory_limit_problems, memory_request_problems, embeddings_problems,
     threads_problems, slot_context_problems, cache_volume_problems, startup_window_problems, gpu_memory_problems,

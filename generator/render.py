@@ -16,7 +16,7 @@ from typing import Any
 
 import jinja2
 
-from . import manifest, waivers, yamlio
+from . import manifest, monitoring, waivers, yamlio
 from .errors import TemplateError
 from .manifest import Manifest
 from .plan import Plan
@@ -50,6 +50,9 @@ RESOURCE_TEMPLATES = (
     "httproute-redirect.yaml.j2",
     "ingress.yaml.j2",
     "backendtrafficpolicy.yaml.j2",
+    "podmonitor.yaml.j2",
+    "prometheusrule.yaml.j2",
+    "configmap-dashboard.yaml.j2",
 )
 
 
@@ -167,6 +170,9 @@ def llama_args(plan: Plan) -> list[str]:
         # The proxy is the only client; the bundled web UI would only widen what the key unlocks.
         "--no-webui",
     ]
+    if plan.spec.metrics.enabled:
+        # /metrics on loopback, which only the proxy's metrics port passes on (never its API port).
+        args.append("--metrics")
     if llama.swa_full:
         args.append("--swa-full")
     if llama.embeddings:
@@ -175,14 +181,18 @@ def llama_args(plan: Plan) -> list[str]:
 
 
 def proxy_files(plan: Plan, env: jinja2.Environment | None = None) -> dict[str, str]:
-    """The proxy ConfigMap's data: nginx.conf rendered from the plan, the Lua auth script as written."""
+    """The proxy ConfigMap's data: nginx.conf rendered from the plan, the Lua scripts as written (metrics.lua
+    with metrics on)."""
     env = env or jinja_env()
     context = {"spec": plan.spec, "key_file": f"{PROXY_SECRET_DIR}/{API_KEY_FILE}", "run_dir": PROXY_RUN_DIR,
                "conf_dir": PROXY_CONF_DIR, "timeouts": plan.timeouts, "limits": plan.proxy_limits}
-    return {
+    files = {
         "nginx.conf": render_template("proxy/nginx.conf.j2", context, env),
         "auth.lua": env.loader.get_source(env, "proxy/auth.lua")[0],  # type: ignore[union-attr]
     }
+    if plan.spec.metrics.enabled:
+        files["metrics.lua"] = env.loader.get_source(env, "proxy/metrics.lua")[0]  # type: ignore[union-attr]
+    return files
 
 
 def checksum(data: dict[str, str]) -> str:
@@ -213,6 +223,21 @@ def context(plan: Plan, env: jinja2.Environment | None = None) -> dict[str, Any]
         "proxy_limits": plan.proxy_limits,
         "model_dir": MODEL_DIR,
         "rendered_path": f"{RENDERED_DIR}/{plan.env}",
+        "monitoring": monitoring_context(plan),
+    }
+
+
+def monitoring_context(plan: Plan) -> dict[str, Any]:
+    """What the PodMonitor, PrometheusRule and dashboard templates need; empty with metrics off."""
+    metrics = plan.spec.metrics
+    if not metrics.enabled:
+        return {}
+    app = {"app": plan.names.app}  # last: a values label never takes the selector's away
+    return {
+        "pod_monitor_labels": {**metrics.pod_monitor.labels, **app},
+        "rule_labels": {**metrics.prometheus_rule.labels, **app},
+        "rule_groups": monitoring.rule_groups(plan) if metrics.prometheus_rule.enabled else [],
+        "dashboard_json": monitoring.dashboard_json(plan) if metrics.dashboard.enabled else "",
     }
 
 

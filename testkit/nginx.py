@@ -95,13 +95,16 @@ def configmap_data(settings: Settings, env: str) -> dict[str, str]:
     raise AssertionError(f"no proxy ConfigMap rendered for {env}")
 
 
-def values_for(proxy_port: int, upstream_port: int, proxy: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Minimal valid values: the proxy on `proxy_port` in front of an upstream on `upstream_port`."""
+def values_for(proxy_port: int, upstream_port: int, proxy: dict[str, Any] | None = None,
+               metrics_port: int | None = None, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Minimal valid values: the proxy on `proxy_port` (its metrics on `metrics_port`, else the default) in
+    front of an upstream on `upstream_port`; `proxy` and `metrics` add to their blocks."""
     return {
         "hostname": "proxy-test.example.com",
         "argocd": {"repoURL": "https://example.invalid/gemma-gitops.git"},
         "llama": {"port": upstream_port},
         "proxy": {"port": proxy_port, **(proxy or {})},
+        "metrics": {**({"port": metrics_port} if metrics_port else {}), **(metrics or {})},
     }
 
 
@@ -162,6 +165,7 @@ class Proxy:
     error_log: Path
     keys: KeyVolume
     files: dict[str, str]
+    metrics_port: int | None = None  # the metrics server's, when the rendered files have one
 
     @property
     def url(self) -> str:
@@ -272,23 +276,28 @@ def scratch_dir() -> Iterator[Path]:
 @contextmanager
 def running_proxy(runtime: Runtime, upstream_port: int, proxy_values: dict[str, Any] | None = None,
                   key_text: str | None = None,
-                  adapt: Callable[[dict[str, str], int], dict[str, str]] | None = None) -> Iterator[Proxy]:
-    """Render, lay out and start the proxy; `key_text` None starts it with no key file at all.
+                  adapt: Callable[[dict[str, str], int, int], dict[str, str]] | None = None,
+                  metrics: dict[str, Any] | None = None) -> Iterator[Proxy]:
+    """Render, lay out and start the proxy; `key_text` None starts it with no key file at all; `metrics`
+    adds to the values' metrics block (its port is a free one).
 
-    `adapt(files, port)` may change the rendered files before they are laid out (the benchmark binds
-    them to loopback); the tests never pass it, so they run the rendered files as they are.
+    `adapt(files, port, metrics_port)` may change the rendered files before they are laid out (the
+    benchmark binds them to loopback); the tests never pass it, so they run the rendered files as they are.
     """
     with scratch_dir() as scratch:
         for attempt in range(3):  # a free port can be taken between choosing and binding it
-            port = free_port()
-            files = render_proxy_files(scratch / f"project{attempt}", values_for(port, upstream_port, proxy_values))
-            files = adapt(files, port) if adapt else files
+            port, metrics_port = free_port(), free_port()
+            values = values_for(port, upstream_port, proxy_values, metrics_port, metrics)
+            files = render_proxy_files(scratch / f"project{attempt}", values)
+            serves_metrics = f"listen {metrics_port};" in files["nginx.conf"]
+            files = adapt(files, port, metrics_port) if adapt else files
             prefix = scratch / f"prefix{attempt}"
             lay_out_prefix(prefix, files)
             keys = KeyVolume(prefix / PROXY_SECRET_DIR)
             if key_text is not None:
                 keys.write(key_text)
             proxy = _start(runtime, prefix, scratch, port, keys, files)
+            proxy.metrics_port = metrics_port if serves_metrics else None
             try:
                 wait_until_listening(proxy)
             except RuntimeError:

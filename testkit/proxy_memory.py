@@ -7,7 +7,9 @@ llama-server and prints JSON: the idle size, a client connection at its worst be
 (the largest body checked, its stream held open upstream), everything at once, and what a flood of
 unauthenticated bodies on the probe path costs. tests/proxy/test_memory.py runs it in a private
 network namespace (so thousands of loopback connections disturb nobody) and checks the numbers
-against generator/render.py's memory model; `make bench` prints them.
+against generator/render.py's memory model; `make bench` prints them. Metrics are on (the default);
+the same proxy with metrics off, idle, gives what the shared dictionary and metrics.lua cost, and a
+scrape of /metrics with every connection and request at its worst gives what an exposition adds.
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ class Measured:
     health_flood_connections: int
     health_flood_growth: int
     spooled_files: int
+    idle_without_metrics: Sample
+    with_scrape: Sample  # everything at once, right after a scrape of /metrics and of llama-server's
+    metrics_cost: int  # idle with metrics on less idle with them off, plus the scrape's growth
     limits: dict[str, Any]
 
 
@@ -146,10 +151,36 @@ def measure(runtime: Runtime) -> Measured:
             stack.enter_context(held_generation(proxy.port, key, index, limits.completion_body_bytes))
         time.sleep(SETTLE_SECONDS)
         loaded = sample(proxy)
+        scraped = sample_after_scrape(proxy)
         fake.release()
+    off = idle_without_metrics(runtime)
+    cost = idle.total_pss - off.total_pss + max(0, scraped.total_pss - loaded.total_pss)
     return Measured(limits.worker_connections, requests, limits.completion_body_bytes, idle, count, connected, loaded,
                     (connected.worker_rss - idle.worker_rss) // count, (loaded.worker_rss - connected.worker_rss) // requests,
-                    50, flood_growth, spooled, {"values": values, **asdict(limits)})
+                    50, flood_growth, spooled, off, scraped, cost, {"values": values, **asdict(limits)})
+
+
+def sample_after_scrape(proxy: Proxy) -> Sample:
+    """Both metrics paths read on the metrics port (its connection closed), then the processes' memory."""
+    assert proxy.metrics_port is not None, "metrics are on by default"
+    for path in ("/metrics", "/metrics/llama-server"):
+        with socket.create_connection(("127.0.0.1", proxy.metrics_port), timeout=10) as sock:
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            reply = b""
+            while chunk := sock.recv(65536):
+                reply += chunk
+        if not reply.startswith(b"HTTP/1.1 200 "):
+            raise RuntimeError(f"GET {path} on the metrics port was not answered with 200")
+    time.sleep(SETTLE_SECONDS)
+    return sample(proxy)
+
+
+def idle_without_metrics(runtime: Runtime) -> Sample:
+    """The same proxy with metrics.enabled false, idle."""
+    with FakeLlama().start_context() as fake, running_proxy(runtime, fake.port, {}, key_text="\n".join(keys()) + "\n",
+                                                             metrics={"enabled": False}) as proxy:
+        proxy.settled_error_log()
+        return sample(proxy)
 
 
 def main() -> int:

@@ -22,7 +22,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("generator.manifest", "generator.capacity", "generator.kubeschemas", "generator.llamaflags"),
     ("generator.values", "generator.overrides", "generator.extras"),
     ("generator.plan",),
-    ("generator.guards", "generator.docs", "generator.waivers", "generator.schemaviews"),
+    ("generator.guards", "generator.docs", "generator.waivers", "generator.schemaviews", "generator.monitoring"),
     ("generator.render", "generator.scaffold"),
     ("generator.conflicts",),
     ("generator.tree", "generator.kube", "generator.diffing", "generator.collisions"),

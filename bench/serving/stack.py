@@ -184,13 +184,15 @@ class Running:
         return [self.llama.process.pid, *self.proxy.pids()]
 
 
-def bind_loopback(files: dict[str, str], port: int) -> dict[str, str]:
-    """The rendered nginx.conf listening on 127.0.0.1 only (bench/proxy.py does the same)."""
+def bind_loopback(files: dict[str, str], port: int, metrics_port: int) -> dict[str, str]:
+    """The rendered nginx.conf listening on 127.0.0.1 only, its metrics port too (bench/proxy.py does the same)."""
     listen = f"listen {port};"
     conf = files["nginx.conf"]
     if conf.count(listen) != 1:
         raise StackError(f"expected exactly one `{listen}` in the rendered nginx.conf")
-    return {**files, "nginx.conf": conf.replace(listen, f"listen {HOST}:{port};")}
+    conf = conf.replace(listen, f"listen {HOST}:{port};").replace(f"listen {metrics_port};",
+                                                                  f"listen {HOST}:{metrics_port};")
+    return {**files, "nginx.conf": conf}
 
 
 def wait_until_ready(proxy: Proxy, llama: LlamaServer) -> None:

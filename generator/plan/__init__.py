@@ -3,7 +3,7 @@
 values → Plan → (manifests | budget | docs): render, guards, `budget` and `diff` read the plan,
 never the raw values. Derived here and nowhere else: resource names, the timeout of each hop,
 the workload kind, the model's geometry, llama-server's memory budget, the startupProbe window and
-the serving estimate (tokens/s per slot).
+the serving estimate (tokens/s per slot) and what the alerts are written with.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from ..problems import Problem
 from ..values import Values
 from .build import PlanModelError, build
 from .model import K8sObject, Spec
+from .monitoring import Monitoring, monitoring_for
 from .proxy import ProxyLimits, proxy_limits
 
 __all__ = [
-    "Capacity", "Names", "Plan", "PlanModelError", "ProxyLimits", "Spec", "Timeouts", "build_plan"]
+    "Capacity", "Monitoring", "Names", "Plan", "PlanModelError", "ProxyLimits", "Spec", "Timeouts", "build_plan"]
 
 TIMEOUT_SLACK_SECONDS = 5  # an outer hop waits this much longer than the hop inside it
 ARCH_LABEL = "kubernetes.io/arch"  # the nodeSelector label that says which CPUs the pods land on
@@ -42,6 +43,7 @@ class Names:
     cache: str
     tls_secret: str
     redirect_route: str
+    dashboard: str
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class Plan:
     timeouts: Timeouts
     workload_kind: str  # Deployment or StatefulSet
     proxy_limits: ProxyLimits
+    monitoring: Monitoring
     capacity: Capacity | None  # None when the model's geometry is unknown; `problems` says why
     problems: tuple[Problem, ...] = ()
 
@@ -135,7 +138,7 @@ class Plan:
 def names_for(base: str) -> Names:
     """Every resource's name from the base name."""
     return Names(app=base, secret=f"{base}-api-key", proxy_config=f"{base}-proxy", cache=f"{base}-models",
-                 tls_secret=f"{base}-tls", redirect_route=f"{base}-http-redirect")
+                 tls_secret=f"{base}-tls", redirect_route=f"{base}-http-redirect", dashboard=f"{base}-dashboard")
 
 
 def timeouts_for(request_timeout_seconds: int) -> Timeouts:
@@ -225,4 +228,4 @@ def build_plan(values: Values) -> Plan:
     if isinstance(geometry, Geometry) and isinstance(platform, CpuPlatform):
         capacity = capacity_for(spec, geometry, platform)
     return Plan(values, spec, names_for(spec.name), timeouts_for(spec.request_timeout_seconds),
-                workload_kind_for(spec), proxy_limits(spec), capacity, problems)
+                workload_kind_for(spec), proxy_limits(spec), monitoring_for(spec), capacity, problems)

@@ -332,6 +332,46 @@ class Route:
 
 
 @dataclass(frozen=True)
+class PodMonitor:
+    """The optional Prometheus Operator PodMonitor."""
+
+    enabled: bool
+    interval: str
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class PrometheusRule:
+    """The optional Prometheus Operator PrometheusRule, and the thresholds of its alerts."""
+
+    enabled: bool
+    labels: Mapping[str, str]
+    time_to_first_token_seconds: float
+    error_ratio: float
+    bad_keys_per_second: float
+    context_full_ratio: float
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The optional Grafana dashboard ConfigMap."""
+
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Prometheus metrics of llama-server and the auth proxy, on a port of their own, and what reads them."""
+
+    enabled: bool
+    port: int
+    monitoring_namespace: str
+    pod_monitor: PodMonitor
+    prometheus_rule: PrometheusRule
+    dashboard: Dashboard
+
+
+@dataclass(frozen=True)
 class CapacityTargets:
     """What one pod should deliver to each user; `budget` estimates whether it does (capacity/serving.py)."""
 
@@ -369,5 +409,6 @@ class Spec:
     gateway: Gateway
     tls: Tls
     argocd: ArgoCD
+    metrics: Metrics
     capacity: CapacityTargets
     acknowledge: Mapping[str, str]  # guard warning ID → why the team accepts it

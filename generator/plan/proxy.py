@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..capacity.budget import context_layout
-from ..capacity.proxy import fitting_connections, proxy_memory, usable_bytes
+from ..capacity.proxy import PROXY_METRICS_DICT_KIB, fitting_connections, proxy_memory, usable_bytes
 from ..capacity.quantity import MiB, parse_bytes
 from .model import Proxy, Spec
 
@@ -37,6 +37,7 @@ class ProxyLimits:
     memory_worst_bytes: int  # every connection and request at its worst, with the limits above
     run_dir_mib: int  # the emptyDir: every request in flight spooling a body of the largest size
     endpoints: tuple[tuple[str, tuple[str, ...]], ...]  # (path, methods), sorted: all the proxy lets through
+    metrics_dict_kib: int  # the shared dictionary of metrics.lua; 0 with metrics off
 
 
 def proxy_limits(spec: Spec) -> ProxyLimits:
@@ -48,8 +49,8 @@ def proxy_limits(spec: Spec) -> ProxyLimits:
     slot_context = context_layout(llama.context_size, parallel, llama.kv_unified)[1]
     total = limits.concurrent_requests or 4 * parallel
     body = limits.completion_body_ki_b * 1024 or min(max(64 * 1024, 32 * slot_context), proxy.max_request_body_mib * MiB)
-    limit = parse_bytes(proxy.resources.limits.memory)
-    fitting = fitting_connections(limit, workers, total, body)
+    limit, metrics = parse_bytes(proxy.resources.limits.memory), spec.metrics.enabled
+    fitting = fitting_connections(limit, workers, total, body, metrics)
     connections = proxy.worker_connections or fitting
     return ProxyLimits(
         worker_connections=connections, fitting_connections=fitting,
@@ -57,8 +58,9 @@ def proxy_limits(spec: Spec) -> ProxyLimits:
         concurrent_per_key=limits.concurrent_per_key or parallel,
         concurrent_per_client=limits.concurrent_per_client or 2 * parallel,
         max_tokens=limits.max_tokens or slot_context // 2, completion_body_bytes=body, memory_limit_bytes=limit,
-        memory_usable_bytes=usable_bytes(limit), memory_worst_bytes=proxy_memory(workers, connections, total, body),
-        run_dir_mib=total * proxy.max_request_body_mib + PROXY_RUN_DIR_SLACK_MIB, endpoints=allowed_endpoints(proxy))
+        memory_usable_bytes=usable_bytes(limit), memory_worst_bytes=proxy_memory(workers, connections, total, body, metrics),
+        run_dir_mib=total * proxy.max_request_body_mib + PROXY_RUN_DIR_SLACK_MIB, endpoints=allowed_endpoints(proxy),
+        metrics_dict_kib=PROXY_METRICS_DICT_KIB if metrics else 0)
 
 
 def allowed_endpoints(proxy: Proxy) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -29,9 +29,9 @@ OUTSIDE: list[tuple[str, str, Any]] = [
     ("POST", "/v1/messages", {"model": "x", "max_tokens": 1, "messages": [{"role": "user", "content": "hi"}]}),
     ("POST", "/v1/responses", {"model": "x", "input": "hi", "max_output_tokens": 1}),
     ("GET", "/sw.js", None), ("GET", "/health/../props", None), ("GET", "/v1/health", None),
+    # Live with metrics.enabled (--metrics); Prometheus reads it on the proxy's metrics port only.
+    ("GET", "/metrics", None),
 ]
-# (/metrics is not here: tests/e2e/values/e2e.yaml adds GET /metrics to proxy.allowedEndpoints, and
-# tests/e2e/test_serving.py reads it through the proxy, which proves the allowlist takes what values add.)
 
 
 def outside(method: str, path: str, body: Any, port: int, key: str | None) -> int:

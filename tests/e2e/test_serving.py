@@ -105,9 +105,8 @@ def test_health_needs_no_key(stack: Stack) -> None:
 
 
 def test_an_extra_arg_runs_for_real(stack: Stack) -> None:
-    """llama.extraArgs: ["--metrics"] reached llama-server (it refuses a flag it does not know): /metrics answers, behind the key."""
-    reply = call(stack.proxy.port, "GET", "/metrics")
-    assert reply.status == 200, reply.body[:300]
-    assert reply.headers["Content-Type"].startswith("text/plain")
-    assert b"llamacpp:prompt_tokens_total" in reply.body
-    assert call(stack.proxy.port, "GET", "/metrics", key=None).status == 401
+    """llama.extraArgs: ["--top-k", "39"] reached llama-server (it refuses a flag it does not know): its own
+    /props, read on loopback past the proxy, has it as the default sampling setting."""
+    assert stack.values["llama"]["extraArgs"] == ["--top-k", "39"]
+    props = ok_json(call(stack.outside.port, "GET", "/props", key=None))
+    assert props["default_generation_settings"]["params"]["top_k"] == 39

@@ -72,8 +72,9 @@ def test_the_served_build_is_the_pinned_one(stack: Stack) -> None:
 
 def test_the_proxy_runs_the_e2e_environments_configuration(stack: Stack, tmp_path: Path) -> None:
     """The harness renders the proxy files from the e2e values' proxy block; the e2e environment
-    rendered with the same two ports gives the very same files."""
+    rendered with the same three ports gives the very same files."""
     values = raw_values()
     values["proxy"] = {**values.get("proxy", {}), "port": stack.proxy.port}
     values["llama"] = {**values.get("llama", {}), "port": stack.outside.port}
+    values["metrics"] = {**values.get("metrics", {}), "port": stack.proxy.metrics_port}
     assert render_proxy_files(tmp_path, values, ENV) == stack.proxy.files

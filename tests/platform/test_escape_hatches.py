@@ -30,18 +30,18 @@ def test_what_render_lists_as_ours_is_what_the_template_renders() -> None:
 
 
 def test_extras_are_added_after_ours() -> None:
-    env = {"name": "LLAMA_ARG_ENDPOINT_METRICS", "value": "1"}
+    env = {"name": "LLAMA_ARG_CACHE_REUSE", "value": "256"}
     docs = docs_for(llama__extraEnv=[env], proxy__extraEnv=[{"name": "TZ", "value": "UTC"}],
                     extraVolumes=[{"name": "templates", "configMap": {"name": "chat-templates"}}],
                     llama__extraVolumeMounts=[{"name": "templates", "mountPath": "/templates", "readOnly": True}],
                     proxy__extraVolumeMounts=[{"name": "templates", "mountPath": "/opt/extra"}],
-                    llama__extraArgs=["--temp", "0.7", "--metrics"])
+                    llama__extraArgs=["--temp", "0.7", "--no-warmup"])
     llama, proxy = container(docs, "llama-server"), container(docs, "auth-proxy")
     assert llama["env"][-1] == env and proxy["env"] == [{"name": "TZ", "value": "UTC"}]
     assert pod(docs)["volumes"][-1] == {"name": "templates", "configMap": {"name": "chat-templates"}}
     assert llama["volumeMounts"][-1] == {"name": "templates", "mountPath": "/templates", "readOnly": True}
     assert proxy["volumeMounts"][-1] == {"name": "templates", "mountPath": "/opt/extra"}
-    assert llama["args"][-3:] == ["--temp", "0.7", "--metrics"]
+    assert llama["args"][-3:] == ["--temp", "0.7", "--no-warmup"]
 
 
 def test_env_names_we_set_or_own_are_refused() -> None:
@@ -105,9 +105,9 @@ def test_volumes_and_mounts_never_cover_ours() -> None:
 
 
 def test_extra_args_are_flags_the_pinned_build_knows() -> None:
-    assert problems(llama__extraArgs=["--metrics", "--temp", "0.7", "--seed", "-1", "--control-vector-layer-range", "2", "8",
+    assert problems(llama__extraArgs=["--no-warmup", "--temp", "0.7", "--seed", "-1", "--control-vector-layer-range", "2", "8",
                                       "--chat-template-file", "/templates/chatml.jinja", "--no-slots", "--props"]) == []
-    assert problems(llama__extraArgs=["--metrix", "0.7", "--temp", "--metrics", "--control-vector-layer-range", "2"]) == [
+    assert problems(llama__extraArgs=["--metrix", "0.7", "--temp", "--no-warmup", "--control-vector-layer-range", "2"]) == [
         "llama.extraArgs[0]: '--metrix': llama-server b11434 knows no such flag; expected a flag (did you mean --metrics?)",
         "llama.extraArgs[1]: '0.7': llama-server b11434 knows no such flag; expected a flag (each value follows its flag)",
         "llama.extraArgs[2]: --temp takes 1 value, each its own item right after it",
@@ -140,6 +140,7 @@ def test_extra_args_are_flags_the_pinned_build_knows() -> None:
     ("--swa-full", "it changes the memory budget: set it through the values (llama.*)"),
     ("--fit", "it changes the memory budget: set it through the values (llama.*)"),
     ("--tensor-split", conflicts._PLACEMENT),
+    ("--metrics", "metrics.enabled turns it on, and only the proxy's metrics port serves it"),
 ])
 def test_flags_we_own_are_refused_with_the_reason(arg: str, reason: str) -> None:
     needed = llamaflags.known()[llamaflags.normalize(arg)].values
@@ -153,17 +154,17 @@ def test_every_flag_we_own_is_one_the_build_knows() -> None:
 
 
 def test_extra_args_need_an_image_of_the_build_they_are_checked_against() -> None:
-    assert problems(llama__image="ghcr.io/ggml-org/llama.cpp:server-b9999", llama__extraArgs=["--metrics"]) == [
+    assert problems(llama__image="ghcr.io/ggml-org/llama.cpp:server-b9999", llama__extraArgs=["--no-warmup"]) == [
         "llama.extraArgs: extraArgs are checked against llama-server b11434's flags, but the image "
         "'ghcr.io/ggml-org/llama.cpp:server-b9999' does not name that build in its tag"]
     assert problems(llama__image="mirror.example.com/llama.cpp:server-b11434@sha256:" + "b" * 64,
-                    llama__extraArgs=["--metrics"]) == []
+                    llama__extraArgs=["--no-warmup"]) == []
     assert problems(llama__image="ghcr.io/ggml-org/llama.cpp:server-b9999") == []  # nothing to check
 
 
 def test_a_conflict_is_a_values_error_at_its_line_and_nothing_is_written(run: Run, project: Path,
                                                                          write_env: WriteEnv) -> None:
-    path = write_env({"llama": {"extraArgs": ["--metrics", "--api-key", "hunter2"]}})
+    path = write_env({"llama": {"extraArgs": ["--no-warmup", "--api-key", "hunter2"]}})
     result = run("render")
     assert result.exit_code == 2
     assert result.output.splitlines()[-2:] == [
@@ -174,7 +175,7 @@ def test_a_conflict_is_a_values_error_at_its_line_and_nothing_is_written(run: Ru
 
 
 @pytest.mark.parametrize(("changes", "expected"), [
-    ({"llama": {"extraArgs": "--metrics"}}, "values/edge.yaml::llama.extraArgs: '--metrics' is not of type 'array'"),
+    ({"llama": {"extraArgs": "--no-warmup"}}, "values/edge.yaml::llama.extraArgs: '--no-warmup' is not of type 'array'"),
     ({"llama": {"extraArgs": [""]}}, "values/edge.yaml::llama.extraArgs[0]: '' is not valid: expected at least 1 character(s)"),
     ({"llama": {"extraEnv": [{"value": "x"}]}}, "values/edge.yaml::llama.extraEnv[0]: 'name' is a required property"),
     ({"llama": {"extraEnv": [{"name": "1X", "value": "x"}]}}, "values/edge.yaml::llama.extraEnv[0].name: '1X' is not valid"),

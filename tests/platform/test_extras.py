@@ -11,7 +11,7 @@ from tests.conftest import Run, snapshot
 from tests.platform.conftest import render_ok, validate_ok
 
 SERVICE_MONITOR = """\
-# Prometheus scrapes llama-server's /metrics (llama.extraArgs: ["--metrics"]) through the proxy, with the key.
+# A ServiceMonitor of the team's own, checked against the vendored monitoring.coreos.com schema like any extra.
 apiVersion: monitoring.coreos.com/v1
 kind: ServiceMonitor
 metadata:

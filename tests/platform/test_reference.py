@@ -71,7 +71,7 @@ EVERYTHING: dict[str, Any] = {
     "extraVolumes": [{"name": "templates", "configMap": {"name": "gemma-chat-templates"}}],
     "service": {"annotations": {"service.beta.kubernetes.io/oci-load-balancer-internal": "true"}},
     "route": {"kind": "ingress"},
-    "llama": {"extraArgs": ["--metrics", "--temp", "0.7"],
+    "llama": {"extraArgs": ["--no-warmup", "--temp", "0.7"],
               "extraEnv": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
               "extraVolumeMounts": [{"name": "templates", "mountPath": "/templates", "readOnly": True}],
               "gpuLayers": 999, "gpu": {"enabled": True, "card": "nvidia-a10", "runtimeClassName": "nvidia"},

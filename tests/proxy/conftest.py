@@ -64,12 +64,12 @@ def proxy(runtime: Runtime, upstream: FakeLlama) -> Iterator[Proxy]:
 
 @pytest.fixture
 def start_proxy(runtime: Runtime, upstream: FakeLlama) -> Iterator[StartProxy]:
-    """Start a proxy of its own for one test: start_proxy(proxy_values, key_text=..., upstream_port=...)."""
+    """Start a proxy of its own for one test: start_proxy(proxy_values, key_text=..., upstream_port=..., metrics=...)."""
     with ExitStack() as stack:
         def start(proxy_values: dict[str, Any] | None = None, key_text: str | None = f"{KEY}\n",
-                  upstream_port: int | None = None) -> Proxy:
+                  upstream_port: int | None = None, metrics: dict[str, Any] | None = None) -> Proxy:
             values = {**SHARED_VALUES, **(proxy_values or {})}
             context: AbstractContextManager[Proxy] = running_proxy(
-                runtime, upstream.port if upstream_port is None else upstream_port, values, key_text)
+                runtime, upstream.port if upstream_port is None else upstream_port, values, key_text, metrics=metrics)
             return stack.enter_context(context)
         yield start

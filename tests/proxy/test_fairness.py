@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -73,7 +74,12 @@ def test_a_stream_counts_until_it_ends(fair: Proxy, upstream: FakeLlama) -> None
     with streams(fair, upstream, [bearer(KEYS[0])]) as statuses:
         assert statuses == [200]
         assert models(fair, bearer(KEYS[0])) == 429
-    assert models(fair, bearer(KEYS[0])) == 200
+    # nginx frees the slot when it finalizes the stream's request, after its log phase, which can come a
+    # moment after the client read the end: a loaded machine saw one 429 right after.
+    deadline = time.monotonic() + 2
+    while (status := models(fair, bearer(KEYS[0]))) == 429 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert status == 200
 
 
 def test_every_key_together_is_limited_too(fair: Proxy, upstream: FakeLlama) -> None:

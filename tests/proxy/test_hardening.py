@@ -38,7 +38,7 @@ def test_nothing_is_written_outside_run(proxy: Proxy) -> None:
     tree = {p.relative_to(proxy.prefix).as_posix() for p in proxy.prefix.rglob("*")}
     generation = f"{PROXY_SECRET_DIR}/{os.readlink(proxy.prefix / PROXY_SECRET_DIR / '..data')}"
     assert {p for p in tree if not p.startswith(f"{PROXY_RUN_DIR}/")} == {
-        PROXY_CONF_DIR, f"{PROXY_CONF_DIR}/nginx.conf", f"{PROXY_CONF_DIR}/auth.lua", PROXY_RUN_DIR,
+        PROXY_CONF_DIR, f"{PROXY_CONF_DIR}/nginx.conf", f"{PROXY_CONF_DIR}/auth.lua", f"{PROXY_CONF_DIR}/metrics.lua", PROXY_RUN_DIR,
         PROXY_SECRET_DIR, f"{PROXY_SECRET_DIR}/api-key", f"{PROXY_SECRET_DIR}/..data", generation, f"{generation}/api-key",
     }
     assert {f"{PROXY_RUN_DIR}/nginx.pid", f"{PROXY_RUN_DIR}/client_body"} <= tree

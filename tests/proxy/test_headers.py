@@ -81,8 +81,9 @@ def test_the_client_address_is_what_the_trusted_hops_saw(start_proxy: StartProxy
 
 @pytest.mark.parametrize("env", ["prod", "staging"])
 def test_the_proxy_listens_only_where_the_network_policy_admits_the_gateway(env: str) -> None:
-    """One listening socket: the proxy's port, which the NetworkPolicy opens to the gateway's namespace
-    only and the Service targets; llama-server is on loopback."""
+    """Two listening sockets: the proxy's port, which the NetworkPolicy opens to the gateway's namespace
+    only and the Service targets, and the metrics port, open to the monitoring namespace only and in no
+    Service; llama-server is on loopback."""
     from generator.plan import build_plan
     from generator.render import render_plan
     from generator.values import load_environment, load_schema
@@ -92,7 +93,9 @@ def test_the_proxy_listens_only_where_the_network_policy_admits_the_gateway(env:
     manifests = {m.identity.kind: m.doc for m in render_plan(plan) if m.path.startswith("rendered/")}
     conf = configmap_data(settings, env)["nginx.conf"]
     listens = re.findall(r"^\s*listen\s+([^;]+);", conf, re.MULTILINE)
-    [rule] = manifests["NetworkPolicy"]["spec"]["ingress"]
-    assert listens == [str(rule["ports"][0]["port"])]
-    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}}}]
+    admitted = {str(rule["ports"][0]["port"]): rule["from"] for rule in manifests["NetworkPolicy"]["spec"]["ingress"]}
+    assert sorted(listens) == sorted(admitted) == ["8080", "9090"]
+    assert admitted == {port: [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}]
+                        for port, namespace in (("8080", "envoy-gateway-system"), ("9090", "monitoring"))}
+    assert [port["targetPort"] for port in manifests["Service"]["spec"]["ports"]] == ["http"]
     assert re.search(r"server 127\.0\.0\.1:\d+;", conf)

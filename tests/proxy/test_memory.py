@@ -25,6 +25,7 @@ from generator.capacity.proxy import (
     PROXY_CONNECTION_BYTES,
     PROXY_FIXED_BYTES,
     PROXY_HEADROOM,
+    PROXY_METRICS_BYTES,
     PROXY_REQUEST_BYTES,
     PROXY_SLOT_BYTES,
 )
@@ -71,3 +72,9 @@ def test_idle_and_everything_at_once_fit_the_model_and_the_limit(measured: dict[
     worst = measured["with_requests"]["total_pss"]
     assert worst <= limits["memory_worst_bytes"] <= (1 - PROXY_HEADROOM) * limits["memory_limit_bytes"]
     assert limits["memory_limit_bytes"] == 64 * MiB
+
+
+def test_metrics_cost_no_more_than_budgeted(measured: dict[str, Any]) -> None:
+    """The shared dictionary, metrics.lua in the worker and a scrape under full load: within the model's share."""
+    assert 0 < measured["metrics_cost"] <= PROXY_METRICS_BYTES
+    assert measured["with_scrape"]["total_pss"] <= measured["limits"]["memory_worst_bytes"]

@@ -43,7 +43,8 @@ def test_llama_server_reproduces_the_reference_command(prod: dict[str, dict[str,
 
 def test_proxy_sidecar(prod: dict[str, dict[str, Any]]) -> None:
     proxy = containers(prod)["auth-proxy"]
-    assert proxy["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert proxy["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"},
+                              {"name": "metrics", "containerPort": 9090, "protocol": "TCP"}]
     assert proxy["resources"] == {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "50m", "memory": "64Mi"}}
     assert proxy["image"].startswith("openresty/openresty:")
 
@@ -123,7 +124,9 @@ def test_service_and_network_policy(prod: dict[str, dict[str, Any]]) -> None:
     np = prod["NetworkPolicy/gemma"]["spec"]
     assert np["podSelector"] == {"matchLabels": {"app": "gemma"}}
     assert np["ingress"] == [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}}}],
-                              "ports": [{"protocol": "TCP", "port": 8080}]}]
+                              "ports": [{"protocol": "TCP", "port": 8080}]},
+                             {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+                              "ports": [{"protocol": "TCP", "port": 9090}]}]
 
 
 def test_argocd_application(prod: dict[str, dict[str, Any]]) -> None:

@@ -145,6 +145,9 @@ local secret = nil
 
 -- Per worker: the key file's entries, and what was last logged about them.
 local entries, last_state = {}, nil
+-- Told of every reload (metrics.lua counts it): how many usable keys it
+-- found, and whether it succeeded (read the file and found one or more).
+local on_reload = nil
 
 -- SHA-256 from the OpenSSL nginx is linked with. A declaration another
 -- module made already is fine.
@@ -342,6 +345,30 @@ local function reload()
     end
     report(found, warnings, err)
     entries = found
+    -- Protected: a failure in the metrics never stops the key reloads.
+    if on_reload then
+        local read = text ~= nil and #found > 0
+        local ok, failure = pcall(on_reload, #found, read)
+        if not ok then
+            ngx.log(ngx.ERR, "auth: counting the reload failed: ", failure)
+        end
+    end
+end
+
+-- Register the function every reload calls with (usable keys, success).
+-- Called in init_by_lua, before the workers fork and first read the keys.
+function _M.watch_reloads(callback)
+    on_reload = callback
+end
+
+-- The name of every refusal, sorted: what `reason` may be in the log.
+function _M.refusal_names()
+    local names = {}
+    for name in pairs(REFUSALS) do
+        names[#names + 1] = name
+    end
+    table.sort(names)
+    return names
 end
 
 -- Called from init_worker_by_lua in every worker: read the keys now,
