@@ -139,7 +139,7 @@ def measure(runtime: Runtime) -> Measured:
     with FakeLlama().start_context() as fake, \
             running_proxy(runtime, fake.port, {}, key_text="\n".join(keys()) + "\n") as proxy, ExitStack() as stack:
         proxy.settled_error_log()
-        idle = sample(proxy)
+        idle, off = idle_with_and_without_metrics(runtime, proxy)
         flood_growth, spooled = health_flood(proxy, 50, 8 * MiB)
         # Keep room for the requests: each holds two connections.
         count = limits.worker_connections - 2 * requests - 8
@@ -153,7 +153,6 @@ def measure(runtime: Runtime) -> Measured:
         loaded = sample(proxy)
         scraped = sample_after_scrape(proxy)
         fake.release()
-    off = idle_without_metrics(runtime)
     cost = idle.total_pss - off.total_pss + max(0, scraped.total_pss - loaded.total_pss)
     return Measured(limits.worker_connections, requests, limits.completion_body_bytes, idle, count, connected, loaded,
                     (connected.worker_rss - idle.worker_rss) // count, (loaded.worker_rss - connected.worker_rss) // requests,
@@ -175,12 +174,17 @@ def sample_after_scrape(proxy: Proxy) -> Sample:
     return sample(proxy)
 
 
-def idle_without_metrics(runtime: Runtime) -> Sample:
-    """The same proxy with metrics.enabled false, idle."""
+def idle_with_and_without_metrics(runtime: Runtime, proxy: Proxy) -> tuple[Sample, Sample]:
+    """This proxy idle, and the same proxy with metrics.enabled false beside it, sampled one right after the other.
+
+    Side by side, not one after the other: a shared library page counts in PSS divided among every
+    process that maps it, so an nginx another test starts or stops between two samples would move
+    the difference by more than what metrics cost.
+    """
     with FakeLlama().start_context() as fake, running_proxy(runtime, fake.port, {}, key_text="\n".join(keys()) + "\n",
-                                                             metrics={"enabled": False}) as proxy:
-        proxy.settled_error_log()
-        return sample(proxy)
+                                                             metrics={"enabled": False}) as without:
+        without.settled_error_log()
+        return sample(proxy), sample(without)
 
 
 def main() -> int:
