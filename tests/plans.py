@@ -8,21 +8,11 @@ from typing import Any
 from generator.plan import Plan, build_plan
 from generator.settings import Settings
 from generator.values import Layer, Values, load_schema, merge_layers, read_layer, schema_defaults
+from testkit.dotted import nested
 
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS = Settings(root=REPO)
 
-
-def nested(changes: dict[str, Any]) -> dict[str, Any]:
-    """`{"llama.contextSize": 2048}` → `{"llama": {"contextSize": 2048}}`."""
-    out: dict[str, Any] = {}
-    for path, value in changes.items():
-        *parents, last = path.split(".")
-        node = out
-        for key in parents:
-            node = node.setdefault(key, {})
-        node[last] = value
-    return out
 
 
 def values_for(env: str = "prod", changes: dict[str, Any] | None = None, name: str | None = None) -> Values:

@@ -29,6 +29,7 @@ from generator.render import render_plan
 from generator.settings import SCHEMA_FILE, VALUES_DIR, Settings
 from generator.values import Layer, load_environment, load_schema
 from testkit import nginx as nginx_harness
+from testkit.dotted import nested
 from testkit.llama import CONTAINER, LlamaServer, Outside, command, prepare_home, running
 from testkit.nginx import Proxy, Runtime, free_port
 from testkit.pins import LLAMA_PACKAGE, REPO, e2e_pins
@@ -87,17 +88,6 @@ class Rendered:
         assert self.plan.capacity is not None
         return self.plan.capacity.budget.total
 
-
-def nested(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """`{"llama.threads": 1}` → `{"llama": {"threads": 1}}`."""
-    out: dict[str, Any] = {}
-    for path, value in changes.items():
-        *parents, last = path.split(".")
-        node = out
-        for key in parents:
-            node = node.setdefault(key, {})
-        node[last] = value
-    return out
 
 
 def base_values() -> dict[str, Any]:
