@@ -21,7 +21,9 @@
 --                  saw it.
 --   body_filter()  the first byte of a response body: the time to first
 --                  byte (for a stream, its first event: the first token)
---                  and the streams open.
+--                  and the streams open. Not in the GET endpoints'
+--                  locations (WHOLE below): answered in one piece, their
+--                  first byte is timed with their last, in log().
 --   keys_read()    every reload of the key file (auth.lua calls it).
 -- Everything here does nothing when the dictionary is not declared
 -- (metrics.enabled false), so auth.lua can always call it.
@@ -35,7 +37,7 @@
 --
 -- APIs: lua-nginx-module's ngx.shared.DICT (incr with an initial value,
 -- add, get, set), ngx.timer.every and ngx.* of the phases named above.
-local format, find, sub = string.format, string.find, string.sub
+local format = string.format
 local floor, min, max, concat = math.floor, math.min, math.max, table.concat
 
 local _M = {}
@@ -48,6 +50,10 @@ local GROUP_OF = {
     ["/v1/embeddings"] = "embeddings", ["/v1/models"] = "models",
     ["/slots"] = "slots", ["/health"] = "health",
 }
+-- Groups whose locations in nginx.conf have no body filter (the GET
+-- endpoints: one piece, never a stream): their first byte is timed in the
+-- log phase, with their last, and ngx.ctx is never touched for them.
+local WHOLE = { models = true, slots = true }
 local GROUPS = { "chat", "completions", "embeddings", "models", "slots",
     "health", "extra", "other" }
 local CLASSES = { "1xx", "2xx", "3xx", "4xx", "5xx" }
@@ -224,17 +230,20 @@ end
 -- body is its first byte; a text/event-stream response is an open stream
 -- from then until its log phase. Only a 200 is llama-server's here (the
 -- proxy refuses with 4xx, 5xx or a preflight's 204), so a refusal costs one
--- status check.
+-- status check. This runs for every piece of every body (and a refusal's
+-- end), so the cheap checks come first: the status, then whether this
+-- request saw its first byte already, and only then ngx.arg[1], which
+-- copies the piece into a Lua string.
 function _M.body_filter()
-    if not dict or ngx.status ~= 200 then
-        return
-    end
-    local chunk = ngx.arg[1]
-    if chunk == nil or chunk == "" then
+    if ngx.status ~= 200 or not dict then
         return
     end
     local ctx = ngx.ctx
     if ctx.first_byte then
+        return
+    end
+    local chunk = ngx.arg[1]
+    if chunk == nil or chunk == "" then
         return
     end
     ctx.first_byte = ngx.now()
@@ -245,14 +254,19 @@ function _M.body_filter()
     end
 end
 
-local function group_of(uri)
-    local query = find(uri, "?", 1, true)
-    local path = query and sub(uri, 1, query - 1) or uri
+-- The group of a raw path (its query string already cut off).
+local function group_of(path)
     return GROUP_OF[path] or (extra_paths[path] and "extra") or "other"
 end
 
 -- The log phase of every request on the API port. The latency histograms
 -- take llama-server's successful answers (200; not the probe's).
+-- Every ngx.* read here is a call into nginx, paid on every request
+-- (bench/, issue 15: the budget is 10% of a refusal's CPU), so each is
+-- read once and only where needed: the path is nginx.conf's
+-- $request_path, the one the access log writes anyway (a map, evaluated
+-- once per request and cached), not $request_uri cut in Lua; ngx.ctx,
+-- which creates a table on first use, only for a proxied 200.
 function _M.log()
     if not dict then
         return
@@ -261,28 +275,38 @@ function _M.log()
     if status < 100 then
         status = tonumber(ngx.var.status) or 500
     end
-    local group = group_of(ngx.var.request_uri or "")
+    local group = group_of(ngx.var.request_path)
     count(REQUEST_KEY[group][min(max(floor(status / 100), 1), 5)], 1)
-    local reason = ngx.var.gemma_reason
-    if reason ~= nil and reason ~= "" then
-        count(upstream_kind[reason] or refusal_key[reason]
-            or refusal_key.other, 1)
-        if group == "health" and upstream_kind[reason] then
+    -- A refusal or an upstream error is never a 200 (the proxy refuses
+    -- with 4xx or 5xx, an error page keeps its status): a 200 skips
+    -- $gemma_reason.
+    if status ~= 200 then
+        local reason = ngx.var.gemma_reason
+        if reason ~= nil and reason ~= "" then
+            local upstream = upstream_kind[reason]
+            count(upstream or refusal_key[reason] or refusal_key.other, 1)
+            if upstream and group == "health" then
+                dict:set("ready", 0)
+            end
+        elseif group == "health" then
             dict:set("ready", 0)
         end
         return
     end
     if group == "health" then
-        dict:set("ready", status == 200 and 1 or 0)
+        dict:set("ready", 1)
         return
     end
-    if status ~= 200 then
+    local now, start = ngx.now(), ngx.req.start_time()
+    if WHOLE[group] then
+        observe(PLAIN_KEYS.d, now - start)
+        observe(PLAIN_KEYS.t, now - start)
         return
     end
     local ctx = ngx.ctx
-    local now, start = ngx.now(), ngx.req.start_time()
-    local keys = ctx.stream and STREAM_KEYS or PLAIN_KEYS
+    local keys = PLAIN_KEYS
     if ctx.stream then
+        keys = STREAM_KEYS
         count("streams", -1)
     end
     observe(keys.d, now - start)
