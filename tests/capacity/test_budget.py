@@ -17,6 +17,7 @@ from generator.capacity.budget import (
     kv_cache_bytes,
     kv_layout,
     kv_rotation_bytes,
+    pad,
     predict,
     rotation_size,
     row_bytes,
@@ -55,6 +56,7 @@ def test_context_layout(context: int, parallel: int, unified: bool, expected: tu
     (26, 6, 0, 0),
     (24, 1, 4096, 0),
     (10, 2, 4096, 5),
+    (10, 2, 1, 5),  # a window of one token still slides
 ])
 def test_swa_layer_count(n_layer: int, pattern: int, window: int, expected: int) -> None:
     assert swa_layer_count(n_layer, pattern, window) == expected
@@ -186,6 +188,33 @@ def test_a_quantized_cache_adds_rotation_matrices() -> None:
     assert rotation_size(64, grow=True) == 64 and rotation_size(96, grow=True) == 0 and rotation_size(128, grow=True) == 128
 
 
+def test_one_sliding_layer_is_enough_for_checkpoints_and_a_second_cache() -> None:
+    """Two layers, every second one full: one SWA layer, which keeps checkpoints and its own rotation pair."""
+    g = replace(GEMMA_1B, n_layer=2, swa_pattern=2)
+    s = LlamaSettings(cache_type_k="q8_0", cache_type_v="q8_0", ctx_checkpoints=2)
+    cells = kv_layout(g, s)
+    assert cells.swa_layers == 1
+    assert checkpoint_size(g, s, cells) > 0
+    assert predict(g, s).checkpoints == 2 * checkpoint_size(g, s, cells)
+    assert kv_rotation_bytes(g, s, cells) == 2 * 4 * (256 * 256 + 64 * 64)
+
+
+def test_a_model_without_swa_has_one_pair_of_rotation_matrices() -> None:
+    """Qwen2.5 (head 64, no sliding window): one cache, so one K and one V matrix, not two of each."""
+    s = LlamaSettings(cache_type_k="q8_0", cache_type_v="q8_0")
+    assert kv_rotation_bytes(QWEN_05B, s, kv_layout(QWEN_05B, s)) == 4 * (64 * 64 + 64 * 64)
+
+
+def test_without_embeddings_the_batch_is_not_clamped_to_the_ubatch() -> None:
+    cells = kv_layout(GEMMA_1B, LlamaSettings(batch_size=2048, ubatch_size=256, embeddings=False))
+    assert (cells.n_batch, cells.n_ubatch) == (2048, 256)
+
+
+@pytest.mark.parametrize(("value", "multiple", "expected"), [(0, 256, 0), (1, 256, 256), (256, 256, 256), (257, 256, 512)])
+def test_pad_rounds_up_like_ggml_pad(value: int, multiple: int, expected: int) -> None:
+    assert pad(value, multiple) == expected
+
+
 def test_reference_deployment_budget() -> None:
     budget = predict(GEMMA_1B, REFERENCE_SETTINGS)
     fit = compare(budget, 4 * GiB, 2 * GiB)
@@ -245,6 +274,7 @@ ONE_1B_CHECKPOINT = 512 * (22 * 1024 + 12) + 20 + 4 + 22 * 24  # cells x (layers
     (LlamaSettings(), 32 * ONE_1B_CHECKPOINT),  # llama.cpp's default: 32 per slot
     (LlamaSettings(context_size=256), 32 * (256 * (22 * 1024 + 12) + 20 + 4 + 22 * 24)),  # never more than the slot
     (LlamaSettings(parallel=2, ctx_checkpoints=4), 2 * 4 * (ONE_1B_CHECKPOINT + 4)),  # per slot; a count per stream
+    (LlamaSettings(ctx_checkpoints=1), ONE_1B_CHECKPOINT),  # one is one, not none
 ])
 def test_checkpoints(settings: LlamaSettings, expected: int) -> None:
     assert predict(GEMMA_1B, settings).checkpoints == expected
@@ -252,6 +282,7 @@ def test_checkpoints(settings: LlamaSettings, expected: int) -> None:
 
 def test_no_checkpoints_without_swa() -> None:
     assert predict(QWEN_05B, LlamaSettings()).checkpoints == 0
+    assert checkpoint_size(QWEN_05B, LlamaSettings(), kv_layout(QWEN_05B, LlamaSettings())) == 0
 
 
 def test_prompt_cache_is_cache_ram() -> None:
