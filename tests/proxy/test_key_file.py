@@ -36,6 +36,17 @@ def settled(proxy: Proxy, key: str, status: int) -> bool:
     return all(status_with(proxy, key) == status for _ in range(8))
 
 
+def wait_for_every_worker(proxy: Proxy, key: str, status: int) -> None:
+    """Wait until `key` gets `status`, then one more reload period, so that every worker has reloaded.
+
+    `settled` alone cannot prove it: the kernel may hand every new connection to the one worker that
+    already reloaded, while the other still holds the old keys for up to RELOAD_SECONDS.
+    """
+    wait_for(lambda: settled(proxy, key, status), RELOAD_SECONDS + 3)
+    time.sleep(RELOAD_SECONDS + 0.5)
+    assert settled(proxy, key, status)
+
+
 def assert_fails_closed(proxy: Proxy, upstream: FakeLlama) -> None:
     """503 with the no-key error for a protected path, even with what was once a good key."""
     for headers in (bearer(KEY), []):
@@ -86,17 +97,17 @@ def test_a_key_file_that_goes_away_fails_closed_and_comes_back(start_proxy: Star
     proxy = start_proxy()
     assert status_with(proxy, KEY) == 200
     proxy.keys.remove()
-    wait_for(lambda: settled(proxy, KEY, 503), RELOAD_SECONDS + 3)
+    wait_for_every_worker(proxy, KEY, 503)
     upstream.reset()
     assert_fails_closed(proxy, upstream)
     proxy.keys.write(f"{KEY}\n")
-    wait_for(lambda: settled(proxy, KEY, 200), RELOAD_SECONDS + 3)
+    wait_for_every_worker(proxy, KEY, 200)
 
 
 def test_an_unreadable_key_file_fails_closed(start_proxy: StartProxy, upstream: FakeLlama) -> None:
     proxy = start_proxy()
     proxy.keys.path.resolve().chmod(0o000)
-    wait_for(lambda: settled(proxy, KEY, 503), RELOAD_SECONDS + 3)
+    wait_for_every_worker(proxy, KEY, 503)
     upstream.reset()
     assert_fails_closed(proxy, upstream)
     assert "Permission denied" in proxy.read_error_log()
@@ -105,7 +116,7 @@ def test_an_unreadable_key_file_fails_closed(start_proxy: StartProxy, upstream: 
 def test_an_emptied_key_file_fails_closed(start_proxy: StartProxy, upstream: FakeLlama) -> None:
     proxy = start_proxy()
     proxy.keys.write(" \n")
-    wait_for(lambda: settled(proxy, KEY, 503), RELOAD_SECONDS + 3)
+    wait_for_every_worker(proxy, KEY, 503)
     upstream.reset()
     assert_fails_closed(proxy, upstream)
 
