@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from testkit.nginx import POD_UID
+from testkit.proxy_client import request
 
 CONTAINER = "llama-server"
 
@@ -166,3 +167,24 @@ def frozen(process: subprocess.Popen[bytes], timeout: float = 5.0) -> Iterator[N
 def _state(pid: int) -> str:
     """The one-letter state of a process (R, S, T, ...), from /proc/<pid>/stat."""
     return Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()[0]
+
+
+class NotReady(RuntimeError):
+    """llama-server exited, or did not answer /health with 200 in time."""
+
+
+def wait_healthy(server: LlamaServer, port: int, timeout: float, via: str = "") -> None:
+    """Poll GET /health on `port` (llama-server's own, or a proxy's in front of it) until it answers 200;
+    NotReady with the log's tail if the server dies or never does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.process.poll() is not None:
+            raise NotReady(f"llama-server exited with {server.process.returncode}:\n{server.log_text()[-4000:]}")
+        if time.monotonic() > deadline:
+            raise NotReady(f"llama-server not ready{via} within {timeout:.0f}s:\n{server.log_text()[-4000:]}")
+        try:
+            if request(port, "GET", "/health", timeout=10).status == 200:
+                return
+        except OSError:
+            pass  # not listening yet
+        time.sleep(0.2)

@@ -11,7 +11,6 @@ bound to 127.0.0.1. Each container gets its rendered CPU limit as a quota (bench
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -30,10 +29,9 @@ from generator.settings import SCHEMA_FILE, VALUES_DIR, Settings
 from generator.values import Layer, load_environment, load_schema
 from testkit import nginx as nginx_harness
 from testkit.dotted import nested
-from testkit.llama import CONTAINER, LlamaServer, Outside, command, prepare_home, running
+from testkit.llama import CONTAINER, LlamaServer, NotReady, Outside, command, prepare_home, running, wait_healthy
 from testkit.nginx import Proxy, Runtime, free_port
 from testkit.pins import LLAMA_PACKAGE, REPO, e2e_pins
-from testkit.proxy_client import request
 
 VALUES_FILE = Path(__file__).with_name("values.yaml")
 ENV = "serving"
@@ -187,15 +185,10 @@ def bind_loopback(files: dict[str, str], port: int, metrics_port: int) -> dict[s
 
 def wait_until_ready(proxy: Proxy, llama: LlamaServer) -> None:
     """GET /health through the proxy until it answers 200."""
-    deadline = time.monotonic() + READY_SECONDS
-    while True:
-        if llama.process.poll() is not None:
-            raise StackError(f"llama-server exited with {llama.process.returncode}:\n{llama.log_text()[-3000:]}")
-        if time.monotonic() > deadline:
-            raise StackError(f"llama-server not ready through the proxy within {READY_SECONDS:.0f} s")
-        if request(proxy.port, "GET", "/health", timeout=10).status == 200:
-            return
-        time.sleep(0.05)
+    try:
+        wait_healthy(llama, proxy.port, READY_SECONDS, via=" through the proxy")
+    except NotReady as err:
+        raise StackError(str(err)) from None
 
 
 @contextmanager

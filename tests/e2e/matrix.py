@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ from generator.capacity.budget import LlamaSettings
 from generator.capacity.catalog import CATALOG, Geometry, lookup
 from generator.capacity.quantity import parse_bytes
 from generator.plan import llama_settings
-from testkit.llama import CONTAINER, LlamaServer, Outside, command, prepare_home, running
+from testkit.llama import CONTAINER, LlamaServer, Outside, command, prepare_home, running, wait_healthy
 from testkit.nginx import free_port
 from testkit.proxy_client import Reply, request
 from tests.e2e import environment
@@ -107,24 +106,8 @@ def started(rendered: Rendered, binary: Path, model: Path, home: Path, prefix: l
     prepare_home(outside)
     argv, env = command(rendered.container, binary, outside)
     with running([*prefix, *argv], env, log, cwd=home) as server:
-        wait_ready(server, outside.port, ready_seconds)
+        wait_healthy(server, outside.port, ready_seconds)
         yield server, outside
-
-
-def wait_ready(server: LlamaServer, port: int, timeout: float) -> None:
-    """Poll llama-server's own /health until it answers 200; fail with the log's tail if it dies or never does."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if server.process.poll() is not None:
-            raise AssertionError(f"llama-server exited with {server.process.returncode}:\n{server.log_text()[-4000:]}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"llama-server not ready within {timeout:.0f}s:\n{server.log_text()[-4000:]}")
-        try:
-            if request(port, "GET", "/health", timeout=10).status == 200:
-                return
-        except OSError:
-            pass  # not listening yet
-        time.sleep(0.2)
 
 
 def post(port: int, path: str, body: dict[str, Any], timeout: float) -> Reply:
