@@ -18,6 +18,7 @@ import json
 import socket
 import sys
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,8 +33,11 @@ from testkit.nginx import PROJECT_ROOT, Proxy, Runtime, find_runtime, running_pr
 
 KEY_COUNT = 64  # one key and one client address per request in flight, so no per-key limit stops them
 HEADER_LINE = 4000  # just under large_client_header_buffers' 4k: each line takes a buffer of its own
-SETTLE_SECONDS = 0.5  # for nginx to read what was sent before it is measured
+SETTLE_SECONDS = 0.5  # for nginx to allocate for what it has read, before it is measured
+WAIT_SECONDS = 60.0  # for nginx to close or read connections on a loaded machine
 MiB = 1024 * 1024
+# /proc/net/tcp states in which nginx still holds the connection (a worker_connections slot)
+HELD_STATES = {"01": "ESTABLISHED", "08": "CLOSE_WAIT"}
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,27 @@ def held_generation(port: int, key: str, index: int, body_bytes: int) -> socket.
     return sock
 
 
+def server_sockets(port: int) -> list[tuple[str, int]]:
+    """The accepted side of every TCP connection to `port` nginx still holds: its state and unread bytes."""
+    held = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state, queues = line.split()[1], line.split()[3], line.split()[4]
+        if int(local.rsplit(":", 1)[1], 16) == port and state in HELD_STATES:
+            held.append((state, int(queues.split(":")[1], 16)))
+    return held
+
+
+def wait_for(done: Callable[[list[tuple[str, int]]], bool], port: int, what: str) -> None:
+    """Poll nginx's side of the connections to `port` until `done`: conditions, not sleeps, so that a
+    loaded machine (the suite beside it) makes the probe slower, never wrong (a slot still held by a
+    connection the probe closed made nginx refuse a request it counts on)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not done(held := server_sockets(port)):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"nginx did not {what} within {WAIT_SECONDS:.0f}s: {len(held)} connection(s) held")
+        time.sleep(0.05)
+
+
 def health_flood(proxy: Proxy, count: int, body_bytes: int) -> tuple[int, int]:
     """`count` connections each sending GET /health with a body: the worker's growth, and files spooled."""
     before = sample(proxy).worker_rss
@@ -129,7 +154,21 @@ def health_flood(proxy: Proxy, count: int, body_bytes: int) -> tuple[int, int]:
         grown = sample(proxy).worker_rss - before
         spool = proxy.prefix / PROXY_RUN_DIR / "client_body"
         files = len(list(spool.iterdir())) if spool.is_dir() else 0
+    wait_for(lambda held: not held, proxy.port, "close the flood's connections")
     return grown, files
+
+
+def unfinished_connection_count(worker_connections: int, requests: int) -> int:
+    """As many connections as nginx holds without closing any, with room kept for the requests in flight.
+
+    Below a sixteenth of worker_connections free, nginx closes reusable connections in advance
+    (accepted but not yet read, or idle keep-alive): since 1.19.2, "Core: reusing connections in
+    advance" (src/core/ngx_connection.c, ngx_get_connection). A probe that went past it had a held
+    request's connection closed under it on a loaded machine, and counted connections nginx had
+    already dropped. Each request in flight holds two (client and upstream); 8 more for the two
+    listening sockets, Lua's timers and the upstream keep-alive pool.
+    """
+    return worker_connections - (worker_connections // 16 + 1) - 2 * requests - 8
 
 
 def measure(runtime: Runtime) -> Measured:
@@ -141,16 +180,19 @@ def measure(runtime: Runtime) -> Measured:
         proxy.settled_error_log()
         idle, off = idle_with_and_without_metrics(runtime, proxy)
         flood_growth, spooled = health_flood(proxy, 50, 8 * MiB)
-        # Keep room for the requests: each holds two connections.
-        count = limits.worker_connections - 2 * requests - 8
+        count = unfinished_connection_count(limits.worker_connections, requests)
         for _ in range(count):
             stack.enter_context(unfinished_headers(proxy.port))
+        wait_for(lambda held: len(held) == count and not any(unread for _, unread in held), proxy.port,
+                 f"accept and read {count} connections")
         time.sleep(SETTLE_SECONDS)
         connected = sample(proxy)
         for index, key in enumerate(keys()[:requests]):
             stack.enter_context(held_generation(proxy.port, key, index, limits.completion_body_bytes))
         time.sleep(SETTLE_SECONDS)
         loaded = sample(proxy)
+        if "worker_connections are not enough" in proxy.read_error_log():
+            raise RuntimeError("nginx closed connections to make room: the probe measured fewer than it counts")
         scraped = sample_after_scrape(proxy)
         fake.release()
     cost = idle.total_pss - off.total_pss + max(0, scraped.total_pss - loaded.total_pss)

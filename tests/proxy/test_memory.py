@@ -57,7 +57,8 @@ def test_a_body_on_the_probe_path_is_never_read(measured: dict[str, Any]) -> Non
 
 def test_a_connection_before_authentication_costs_no_more_than_budgeted(measured: dict[str, Any]) -> None:
     """Every header buffer full, the request never finished: the worst a client can do without a key."""
-    assert measured["connections_open"] > 1000
+    # All but the sixteenth nginx keeps free and the requests' room (testkit.proxy_memory), every one held.
+    assert measured["connections_open"] >= measured["limits"]["worker_connections"] * 7 // 8
     assert 0 < measured["per_connection"] <= PROXY_CONNECTION_BYTES
 
 
