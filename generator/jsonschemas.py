@@ -101,7 +101,7 @@ class Validator:
         self.schema = schema
         self.draft = draft
         self._resources = resources
-        self._fast = _compile_fast(schema, draft, resources)
+        self._fast = compile_fast(schema, draft, resources)
 
     @cached_property
     def exact(self) -> jsonschema.protocols.Validator:
@@ -115,12 +115,7 @@ class Validator:
 
     def fast_verdict(self, instance: Any) -> bool | None:
         """jsonschema-rs's verdict alone, None when it cannot give one (what tests and bench/ compare)."""
-        if self._fast is None or not _json_only(instance):
-            return None
-        try:
-            return bool(self._fast.is_valid(instance))
-        except ValueError:
-            return None
+        return None if self._fast is None else fast_is_valid(self._fast, instance)
 
     def iter_errors(self, instance: Any) -> Iterator[jsonschema.ValidationError]:
         """Every error, in jsonschema's words; for a valid document nothing, without asking jsonschema.
@@ -151,15 +146,29 @@ def compiled(schema: Mapping[str, Any], draft: str) -> Validator:
     return found
 
 
-def _compile_fast(schema: Mapping[str, Any], draft: str, resources: Resources) -> jsonschema_rs.Validator | None:
-    """jsonschema-rs's validator, or None when it has no such draft or cannot compile the schema."""
+def compile_fast(schema: Mapping[str, Any], draft: str, resources: Resources = NO_RESOURCES,
+                 keywords: Mapping[str, type] | None = None) -> jsonschema_rs.Validator | None:
+    """jsonschema-rs's validator (with custom `keywords`, each a class jsonschema-rs instantiates with the
+    keyword's schema and calls `validate(instance)` on), or None when it has no such draft or cannot
+    compile the schema."""
     cls = _FAST.get(draft)
     if cls is None:
         return None
     try:
         # Offline: a `$ref` outside the resources fails here, and jsonschema reports it. Formats are not asserted.
-        return cls(cast(dict[str, Any], schema), validate_formats=False, registry=resources.fast, offline=True)
+        return cls(cast(dict[str, Any], schema), validate_formats=False, registry=resources.fast, offline=True,
+                   keywords=dict(keywords) if keywords else None)
     except (ValueError, jsonschema_rs.ReferencingError):
+        return None
+
+
+def fast_is_valid(fast: jsonschema_rs.Validator, instance: Any) -> bool | None:
+    """jsonschema-rs's verdict on a document, None when it cannot read it as JSON."""
+    if not _json_only(instance):
+        return None
+    try:
+        return bool(fast.is_valid(instance))
+    except ValueError:
         return None
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GeneratorError
+from .jsonschemas import Resources
 
 PACKAGE = "kubernetes_validate"
 DEFINITIONS_ID = "https://kubernetes.io/api/_definitions.json"
@@ -56,3 +57,10 @@ def definitions_document(version: str) -> dict[str, Any]:
     """One version's `_definitions.json`, parsed once for every user (validate's kinds, the values' pod pieces)."""
     document: dict[str, Any] = json.loads((version_dir(version) / "_definitions.json").read_bytes())
     return document
+
+
+@cache
+def definitions_resources(version: str) -> Resources:
+    """One version's `_definitions.json` as the documents its types' `$ref`s resolve to, for both validators."""
+    contents = definitions_document(version)
+    return Resources({contents["$id"]: contents})

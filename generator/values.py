@@ -19,19 +19,20 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import jsonschema_rs
 import yaml
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import SchemaError, ValidationError
-from jsonschema.protocols import Validator
-from referencing import Registry, Resource
 
-from . import credentials, kubeschemas, yamlio
+from . import credentials, jsonschemas, kubeschemas, yamlio
 from .errors import ValuesError
 from .problems import KeyPath, Problem, key_path
 from .settings import PACKAGED_SCHEMA, SHARED_LAYER, Settings
 from .valuefiles import ENV_NAME, environment_names, read_text
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
 
 Where = Mapping[KeyPath, tuple[str, int]]  # key path → (file, line) of the layer that last set it (0: no line)
 ENV_NAME_MAX = 63  # an RFC 1123 label: it names a directory, an Application and a label value
@@ -245,13 +246,20 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 def _pattern(validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]) -> Iterator[ValidationError]:
     """The `pattern` keyword with `$` as the end of the string."""
+    from jsonschema.exceptions import ValidationError
+
     if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-StrictValidator = validators.extend(
-    Draft202012Validator, validators={"pattern": _pattern},
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many({"integer": _is_integer, "number": _is_number}))
+@cache
+def strict_validator() -> Any:
+    """Draft 2020-12 with our integer, number and `$` (jsonschema's; loaded only to name errors)."""
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(
+        Draft202012Validator, validators={"pattern": _pattern},
+        type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many({"integer": _is_integer, "number": _is_number}))
 
 
 # A values schema keyword naming the upstream Kubernetes type a value must be (`io.k8s.api.core.v1.Toleration`):
@@ -260,25 +268,27 @@ StrictValidator = validators.extend(
 KUBERNETES_KEYWORD = "x-kubernetes-definition"
 
 
-@cache
-def _definitions(version: str) -> Registry[Any]:
-    """A referencing registry holding one version's `_definitions.json`."""
-    contents = kubeschemas.definitions_document(version)
-    registry: Registry[Any] = Registry().with_resource(contents["$id"], Resource.from_contents(contents))
-    return registry
+def _definition_ref(name: str) -> dict[str, str]:
+    return {"$ref": f"{kubeschemas.DEFINITIONS_ID}#/$defs/{name}"}
 
 
 @cache
-def definition_validator(name: str, version: str) -> Draft202012Validator:
-    """A validator for one API type (`io.k8s.api.core.v1.Toleration`) of one Kubernetes minor."""
-    schema = {"$ref": f"{kubeschemas.DEFINITIONS_ID}#/$defs/{name}"}
-    return Draft202012Validator(schema, registry=_definitions(version))
+def definition_validator(name: str, version: str) -> Validator:
+    """jsonschema's validator for one API type (`io.k8s.api.core.v1.Toleration`) of one Kubernetes minor."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(_definition_ref(name), registry=kubeschemas.definitions_resources(version).exact)
+
+
+def checked_versions(versions: Iterable[str]) -> tuple[str, ...]:
+    """The versions an upstream type is checked against: those the wheel has, else its newest."""
+    known = kubeschemas.available_versions()
+    return tuple(v for v in versions if v in known) or known[-1:]
 
 
 def definition_errors(name: str, instance: Any, versions: Iterable[str]) -> Iterator[tuple[ValidationError, tuple[str, ...]]]:
     """Every error of `instance` against the API type `name`, once, with the versions it occurs in."""
-    known = kubeschemas.available_versions()
-    wanted = tuple(v for v in versions if v in known) or known[-1:]
+    wanted = checked_versions(versions)
     seen: dict[tuple[str, str], tuple[ValidationError, list[str]]] = {}
     for version in wanted:
         for error in definition_validator(name, version).iter_errors(instance):
@@ -295,7 +305,8 @@ def values_validator(schema: Mapping[str, Any], versions: tuple[str, ...]) -> Va
 
 @cache
 def _validator_class(versions: tuple[str, ...]) -> Any:
-    """StrictValidator with KUBERNETES_KEYWORD, once per set of versions (environments share them)."""
+    """The strict validator with KUBERNETES_KEYWORD, once per set of versions (environments share them)."""
+    from jsonschema import validators
 
     def kubernetes_type(validator: Validator, name: str, instance: Any,
                         subschema: Mapping[str, Any]) -> Iterator[ValidationError]:
@@ -303,7 +314,74 @@ def _validator_class(versions: tuple[str, ...]) -> Any:
             error.note = f" [Kubernetes {', '.join(only)} only]" if only else ""  # type: ignore[attr-defined]
             yield error
 
-    return validators.extend(StrictValidator, {KUBERNETES_KEYWORD: kubernetes_type})
+    return validators.extend(strict_validator(), {KUBERNETES_KEYWORD: kubernetes_type})
+
+
+# -- the fast verdict: jsonschema-rs passes valid values; jsonschema (45 ms of imports) names the errors -----
+
+
+def fast_verdict(values: Any, schema: Mapping[str, Any], versions: tuple[str, ...]) -> bool | None:
+    """jsonschema-rs's verdict on merged values, None when only jsonschema can give one.
+
+    JSON Schema's integer takes `8080.0` and its number takes no NaN only because JSON has none; ours
+    refuse both (see _is_integer), so values holding a whole or non-finite float go to jsonschema.
+    jsonschema-rs's `$` is already the end of the string (ECMA 262), and KUBERNETES_KEYWORD is checked
+    by jsonschema-rs too, per version. jsonschema-rs passing what jsonschema fails would let bad
+    values through: tests/unit/test_jsonschemas.py compares the two on the repository's values and on
+    mutations of every field."""
+    if not _plain_numbers(values):
+        return None
+    fast = _fast_values_validator(schema, versions)
+    return None if fast is None else jsonschemas.fast_is_valid(fast, values)
+
+
+def _plain_numbers(value: Any) -> bool:
+    """Whether no float in a document is whole or non-finite (where our types are stricter than JSON Schema's)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, float) and (not math.isfinite(item) or item.is_integer()):
+            return False
+    return True
+
+
+_FAST_VALUES: dict[tuple[int, tuple[str, ...]], tuple[Mapping[str, Any], jsonschema_rs.Validator | None]] = {}
+
+
+def _fast_values_validator(schema: Mapping[str, Any], versions: tuple[str, ...]) -> jsonschema_rs.Validator | None:
+    """jsonschema-rs's validator of a values schema for these Kubernetes versions, compiled once per process."""
+    found = _FAST_VALUES.get((id(schema), versions))
+    if found is None or found[0] is not schema:  # an id is unique only while its object lives
+        keywords = {KUBERNETES_KEYWORD: _fast_kubernetes_type(checked_versions(versions))}
+        found = _FAST_VALUES[id(schema), versions] = (schema, jsonschemas.compile_fast(
+            schema, jsonschemas.DRAFT2020_12, keywords=keywords))
+    return found[1]
+
+
+@cache
+def _fast_definition(name: str, version: str) -> jsonschema_rs.Validator | None:
+    """jsonschema-rs's validator for one API type of one Kubernetes minor."""
+    return jsonschemas.compile_fast(_definition_ref(name), jsonschemas.DRAFT2020_12,
+                                    kubeschemas.definitions_resources(version))
+
+
+def _fast_kubernetes_type(versions: tuple[str, ...]) -> type:
+    """KUBERNETES_KEYWORD as a jsonschema-rs keyword: the value is of the named type in every version."""
+
+    class KubernetesType:
+        def __init__(self, parent_schema: Mapping[str, Any], name: str, schema_path: list[str | int]) -> None:
+            self.checks = [_fast_definition(name, version) for version in versions]
+
+        def validate(self, instance: Any) -> None:
+            for fast in self.checks:
+                if fast is None or not jsonschemas.fast_is_valid(fast, instance):
+                    raise ValueError("not of its Kubernetes type (jsonschema names why)")
+
+    return KubernetesType
 
 
 def declared_versions(values: Mapping[str, Any]) -> tuple[str, ...]:
@@ -315,7 +393,10 @@ def declared_versions(values: Mapping[str, Any]) -> tuple[str, ...]:
 
 def validate(values: dict[str, Any], schema: Mapping[str, Any], env_file: str, where: Where) -> list[Problem]:
     """Every schema violation of the merged values, each pinned to the file and line that set it."""
-    validator = values_validator(schema, declared_versions(values))
+    versions = declared_versions(values)
+    if fast_verdict(values, schema, versions):
+        return []
+    validator = values_validator(schema, versions)
     errors = sorted(validator.iter_errors(values), key=lambda e: [str(p) for p in e.absolute_path])
     ours = {tuple(e.absolute_path) for e in errors if not hasattr(e, "note")}
     problems: list[Problem] = []
@@ -430,11 +511,11 @@ def schema_problem(text: str) -> str:
     """What is wrong with a schema's text ('' when nothing); checked once per text (a check takes 40 ms)."""
     try:
         schema = json.loads(text)
-        Draft202012Validator.check_schema(schema)
     except json.JSONDecodeError as err:
         return str(err)
-    except SchemaError as err:
-        return f"not a valid JSON Schema: {err.message}"
+    error = jsonschemas.metaschema_error(schema, jsonschemas.DRAFT2020_12)
+    if error is not None:
+        return f"not a valid JSON Schema: {error}"
     return "" if isinstance(schema, dict) else "not a JSON object"
 
 

@@ -12,11 +12,10 @@ Where the wheel is and what it holds is generator/kubeschemas.py's (the values s
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
 from generator.jsonschemas import Resources
-from generator.kubeschemas import available_versions, definitions_document, schema_root, version_dir
+from generator.kubeschemas import available_versions, definitions_resources, schema_root, version_dir
 from generator.manifest import Identity
 
 __all__ = ["available_versions", "definitions", "load_schema", "schema_filename", "schema_root", "version_dir"]
@@ -29,11 +28,9 @@ def schema_filename(signature: Identity) -> str:
     return f"{signature.kind.lower()}{middle}-{signature.version.lower()}.json"
 
 
-@cache
 def definitions(version: str) -> Resources:
-    """One version's `_definitions.json`, shared by every kind of that version."""
-    contents = definitions_document(version)
-    return Resources({contents["$id"]: contents})
+    """One version's `_definitions.json`, shared by every kind of that version (and the values' pod pieces)."""
+    return definitions_resources(version)
 
 
 def load_schema(signature: Identity, version: str) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ other types and shapes, and the cases known to differ (tuples, unreadable types,
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from generator.kube.registry import LookupFailed, SchemaNotFound, SchemaRegistry
 from generator.kube.resource import load_file, manifest_files
 from generator.manifest import Manifest
 from generator.settings import Settings
-from generator.values import load_all, load_schema
+from generator.values import declared_versions, fast_verdict, load_all, load_schema, values_validator
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS_DIRS = (REPO / "rendered", REPO / "argocd", REPO / "tests" / "kube" / "fixtures")
@@ -190,3 +191,63 @@ def test_a_valid_document_is_never_shown_to_jsonschema() -> None:
     assert list(validator.iter_errors({})) == []
     assert "exact" not in vars(validator)  # the jsonschema validator was never built
     assert [e.message for e in validator.iter_errors([])] == ["[] is not of type 'object'"]
+
+
+# Where the values' types are stricter than JSON Schema's (values._is_integer, _is_number): whole and
+# non-finite floats, which jsonschema-rs would pass as an integer or a number.
+STRICTER: tuple[Any, ...] = (8080.0, 0.0, float("nan"), float("inf"), -float("inf"))
+
+
+def test_valid_values_are_passed_by_jsonschema_rs_alone() -> None:
+    """The shipped values take the fast path: `check` and `render` never load jsonschema for them."""
+    settings = Settings(root=REPO)
+    schema = load_schema(settings)
+    assert [v.name for v in load_all(settings) if fast_verdict(v.data, schema, declared_versions(v.data)) is not True] == []
+
+
+def test_the_values_fast_verdict_never_passes_what_jsonschema_fails() -> None:
+    """Mutations of every field of the merged values, the stricter numbers and Kubernetes-typed fields:
+    jsonschema-rs (values.fast_verdict) passes none that the values validator refuses."""
+    settings = Settings(root=REPO)
+    schema = load_schema(settings)
+    passed, undecided, wrong = 0, 0, list[str]()
+    for values in load_all(settings):
+        versions = declared_versions(values.data)
+        exact = values_validator(schema, versions)
+        stricter = ((f"{path} = {number!r}", replaced(values.data, path, number))
+                    for path in leaves(values.data) for number in STRICTER)
+        typed = ((f"{field} = {item!r}", {**values.data, field: [item]})
+                 for field in ("tolerations", "extraVolumes")
+                 for item in ({"key": "a", "operator": "Exists"}, {"key": 1}, {"name": "v", "emptyDir": {"x": 1}},
+                              {"name": "v", "emptyDir": {}}, {"effect": "NoSchedule", "operator": "Equal", "value": "x"}))
+        for label, doc in itertools.chain(mutations(values.data), stricter, typed):
+            fast = fast_verdict(doc, schema, versions)
+            passed, undecided = passed + (fast is True), undecided + (fast is None)
+            if fast and any(True for _ in exact.iter_errors(doc)):
+                wrong.append(f"{values.name}: {label}")
+    assert passed > 150 and undecided >= len(STRICTER) * 100
+    assert wrong == []
+
+
+@pytest.mark.parametrize("number", STRICTER)
+def test_a_whole_or_non_finite_float_in_the_values_is_left_to_jsonschema(number: float) -> None:
+    settings = Settings(root=REPO)
+    schema = load_schema(settings)
+    values = next(v for v in load_all(settings) if v.name == "prod").data
+    doc = replaced(values, ("proxy", "port"), number)
+    assert jsonschema_rs.Draft202012Validator({"type": "integer"}).is_valid(8080.0)  # JSON Schema's integer
+    assert fast_verdict(doc, schema, declared_versions(doc)) is None
+    assert any(True for _ in values_validator(schema, declared_versions(doc)).iter_errors(doc))
+
+
+def test_a_kubernetes_typed_value_is_checked_by_jsonschema_rs_in_every_version() -> None:
+    """x-kubernetes-definition is a jsonschema-rs keyword too: a wrong toleration fails the fast verdict."""
+    settings = Settings(root=REPO)
+    schema = load_schema(settings)
+    values = next(v for v in load_all(settings) if v.name == "prod").data
+    for field, good, bad in (("tolerations", [{"key": "a", "operator": "Exists"}], [{"key": "a", "x": 1}]),
+                             ("extraVolumes", [{"name": "v", "emptyDir": {}}], [{"name": "v", "emptyDir": {"x": 1}}]),
+                             ("affinity", {"nodeAffinity": {}}, {"nodeAffinity": {"x": 1}})):
+        assert fast_verdict({**values, field: good}, schema, ("1.31", "1.34")) is True
+        # Only the upstream type refuses the unknown field (our schema leaves its shape to it).
+        assert fast_verdict({**values, field: bad}, schema, ("1.31", "1.34")) is False
