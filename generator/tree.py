@@ -23,12 +23,10 @@ import difflib
 import json
 import os
 import re
-import secrets
 import shutil
 import stat
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -283,6 +281,8 @@ def fsync_tree(base: Path) -> None:
 
     Concurrently: the filesystem commits them together, where one at a time each waited for its
     own journal commit (1200 files: about 3.5 s serially, 0.1-0.2 s this way; see bench/)."""
+    from concurrent.futures import ThreadPoolExecutor  # 6 ms of imports that only a write needs
+
     paths = [base, *(p for p in base.rglob("*") if not p.is_symlink())]
     with ThreadPoolExecutor(max_workers=FSYNC_THREADS) as pool:
         list(pool.map(fsync_path, paths))  # list(): the first failure is raised here
@@ -402,7 +402,7 @@ def write(root: Path, desired: Mapping[str, bytes], actual: Mapping[str, bytes],
     if not tops:
         return drift
     check_tops(root)
-    run = secrets.token_hex(8)
+    run = os.urandom(8).hex()  # what secrets.token_hex(8) returns, without its imports
     swaps = swaps_for(root, run, tops)
     try:
         for swap in swaps:

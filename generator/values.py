@@ -374,10 +374,12 @@ def _fast_kubernetes_type(versions: tuple[str, ...]) -> type:
 
     class KubernetesType:
         def __init__(self, parent_schema: Mapping[str, Any], name: str, schema_path: list[str | int]) -> None:
-            self.checks = [_fast_definition(name, version) for version in versions]
+            self.name = name
 
         def validate(self, instance: Any) -> None:
-            for fast in self.checks:
+            # Compiled on first use: values without pod pieces never read _definitions.json (1.5 MB a version).
+            for version in versions:
+                fast = _fast_definition(self.name, version)
                 if fast is None or not jsonschemas.fast_is_valid(fast, instance):
                     raise ValueError("not of its Kubernetes type (jsonschema names why)")
 

@@ -9,7 +9,6 @@ never counted as a pass.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -50,6 +49,8 @@ def verdicts(
 
 def run(argv: list[str], version: str) -> ExternalVerdict:
     """Run kubeconform once and keep its summary line (or its last words) and exit code."""
+    import subprocess  # only when kubeconform is asked for
+
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)
     except (OSError, subprocess.TimeoutExpired) as err:
