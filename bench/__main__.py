@@ -90,8 +90,9 @@ def reading(measured: list[Measured], profiles: list[Profile], proxy: ProxyResul
                      f"of wrong-key throughput, first event {proxy.proxied.median:.3f} ms against "
                      f"{proxy.no_metrics.median:.3f} ms without.")
         if proxy.worst is not None:
-            lines.append(f"At its worst (every one of {proxy.worst['worker_connections']:,} connections and "
-                         f"{proxy.worst['requests_in_flight']} requests in flight) the proxy measured "
+            lines.append(f"At its worst ({proxy.worst['connections_open']:,} connections before authentication, as many "
+                         f"as worker_connections {proxy.worst['worker_connections']:,} hold before nginx closes idle ones, "
+                         f"and {proxy.worst['requests_in_flight']} requests in flight) the proxy measured "
                          f"{proxy.worst['with_requests']['total_pss'] / 2**20:.1f} MiB of its 64 MiB limit.")
     return lines
 
