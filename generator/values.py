@@ -336,7 +336,8 @@ def fast_verdict(values: Any, schema: Mapping[str, Any], versions: tuple[str, ..
 
 
 def _plain_numbers(value: Any) -> bool:
-    """Whether no float in a document is whole or non-finite (where our types are stricter than JSON Schema's)."""
+    """Whether a document is plain JSON (what the YAML loader makes) with no float that is whole or
+    non-finite: where our types are stricter than JSON Schema's (a Decimal is a number to both libraries)."""
     stack = [value]
     while stack:
         item = stack.pop()
@@ -344,7 +345,10 @@ def _plain_numbers(value: Any) -> bool:
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-        elif isinstance(item, float) and (not math.isfinite(item) or item.is_integer()):
+        elif isinstance(item, float):
+            if not math.isfinite(item) or item.is_integer():
+                return False
+        elif not isinstance(item, str | int | None):  # bool is an int
             return False
     return True
 
