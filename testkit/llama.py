@@ -4,6 +4,7 @@ outside Kubernetes forces it: every such change is one entry of SUBSTITUTIONS be
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -114,6 +115,18 @@ class LlamaServer:
 def _as_pod_user() -> dict[str, Any]:
     """Run as the pod's non-root uid (runAsUser/runAsGroup) when the tests run as root, as nginx does."""
     return {"user": POD_UID, "group": POD_UID, "extra_groups": []} if os.geteuid() == 0 else {}
+
+
+def pod_reachable(binary: Path, scratch: Path) -> Path:
+    """The binary where the pod's uid can run it: under root, its directory (the binary and the
+    libraries its `$ORIGIN` runpath names) copied once into `scratch`, which that uid can traverse.
+    The venv may sit under a directory only root can enter: a clone in `mktemp -d` (mode 0700)."""
+    if os.geteuid() != 0:
+        return binary
+    target = scratch / "llama-server-bin"
+    if not target.is_dir():
+        shutil.copytree(binary.parent, target, symlinks=True)
+    return target / binary.name
 
 
 def prepare_home(outside: Outside) -> None:

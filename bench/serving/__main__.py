@@ -26,6 +26,7 @@ from bench.serving.series import Bed
 from bench.serving.weights import weights_of
 from generator.capacity import serving
 from generator.capacity.quantity import GiB
+from testkit.llama import pod_reachable
 from testkit.nginx import INSTALL_HINT, find_runtime, scratch_dir
 
 RESULTS = Path(__file__).resolve().parents[1] / "results.md"
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         with scratch_dir() as scratch, tempfile.TemporaryDirectory(prefix="gemma-serving-") as project:
-            bed = Bed(runtime, stack.llama_binary(), stack.model_file(scratch), scratch,
+            bed = Bed(runtime, pod_reachable(stack.llama_binary(), scratch), stack.model_file(scratch), scratch,
                       stack.scratch_project(Path(project)), str(stack.base_values()["model"]["alias"]))
             reference = stack.render(stack.Config("rendered defaults"), bed.settings)
             found = load_state(args.state, tables.Results(facts(bed, reference), weights_of(bed.model)))

