@@ -32,6 +32,7 @@ class Override:
 LOCK_WAIT_SECONDS = 10.0  # how long a command waits for another run's project lock (a full render takes about 1 s)
 
 CACHE_NAME = "gemma-gitops"
+SCHEMA_CACHE_SUBDIR = "schemas"  # under the cache directory: downloaded schemas, metaschema records, definitions
 
 
 def cache_home(environ: Mapping[str, str]) -> Path:
@@ -54,6 +55,11 @@ class Settings:
     @property
     def values_dir(self) -> Path:
         return self.root / VALUES_DIR
+
+    @property
+    def schema_cache(self) -> Path | None:
+        """Where schema work is kept between runs (`definitions/` closures), None without a cache directory."""
+        return self.cache_dir / SCHEMA_CACHE_SUBDIR if self.cache_dir is not None else None
 
     @property
     def project_schema(self) -> Path:

@@ -320,7 +320,8 @@ def _validator_class(versions: tuple[str, ...]) -> Any:
 # -- the fast verdict: jsonschema-rs passes valid values; jsonschema (45 ms of imports) names the errors -----
 
 
-def fast_verdict(values: Any, schema: Mapping[str, Any], versions: tuple[str, ...]) -> bool | None:
+def fast_verdict(values: Any, schema: Mapping[str, Any], versions: tuple[str, ...],
+                 schema_cache: Path | None = None) -> bool | None:
     """jsonschema-rs's verdict on merged values, None when only jsonschema can give one.
 
     JSON Schema's integer takes `8080.0` and its number takes no NaN only because JSON has none; ours
@@ -331,7 +332,7 @@ def fast_verdict(values: Any, schema: Mapping[str, Any], versions: tuple[str, ..
     mutations of every field."""
     if not _plain_numbers(values):
         return None
-    fast = _fast_values_validator(schema, versions)
+    fast = _fast_values_validator(schema, versions, schema_cache)
     return None if fast is None else jsonschemas.fast_is_valid(fast, values)
 
 
@@ -353,27 +354,30 @@ def _plain_numbers(value: Any) -> bool:
     return True
 
 
-_FAST_VALUES: dict[tuple[int, tuple[str, ...]], tuple[Mapping[str, Any], jsonschema_rs.Validator | None]] = {}
+_FastKey = tuple[int, tuple[str, ...], Path | None]
+_FAST_VALUES: dict[_FastKey, tuple[Mapping[str, Any], jsonschema_rs.Validator | None]] = {}
 
 
-def _fast_values_validator(schema: Mapping[str, Any], versions: tuple[str, ...]) -> jsonschema_rs.Validator | None:
+def _fast_values_validator(schema: Mapping[str, Any], versions: tuple[str, ...],
+                           schema_cache: Path | None) -> jsonschema_rs.Validator | None:
     """jsonschema-rs's validator of a values schema for these Kubernetes versions, compiled once per process."""
-    found = _FAST_VALUES.get((id(schema), versions))
+    key = (id(schema), versions, schema_cache)
+    found = _FAST_VALUES.get(key)
     if found is None or found[0] is not schema:  # an id is unique only while its object lives
-        keywords = {KUBERNETES_KEYWORD: _fast_kubernetes_type(checked_versions(versions))}
-        found = _FAST_VALUES[id(schema), versions] = (schema, jsonschemas.compile_fast(
-            schema, jsonschemas.DRAFT2020_12, keywords=keywords))
+        keywords = {KUBERNETES_KEYWORD: _fast_kubernetes_type(checked_versions(versions), schema_cache)}
+        found = _FAST_VALUES[key] = (schema, jsonschemas.compile_fast(schema, jsonschemas.DRAFT2020_12, keywords=keywords))
     return found[1]
 
 
 @cache
-def _fast_definition(name: str, version: str) -> jsonschema_rs.Validator | None:
-    """jsonschema-rs's validator for one API type of one Kubernetes minor."""
+def _fast_definition(name: str, version: str, schema_cache: Path | None) -> jsonschema_rs.Validator | None:
+    """jsonschema-rs's validator for one API type of one Kubernetes minor (what it reaches of
+    `_definitions.json`, from the schema cache: kubeschemas.definitions_for)."""
     return jsonschemas.compile_fast(_definition_ref(name), jsonschemas.DRAFT2020_12,
-                                    kubeschemas.definitions_resources(version))
+                                    kubeschemas.definitions_for(version, [name], schema_cache))
 
 
-def _fast_kubernetes_type(versions: tuple[str, ...]) -> type:
+def _fast_kubernetes_type(versions: tuple[str, ...], schema_cache: Path | None) -> type:
     """KUBERNETES_KEYWORD as a jsonschema-rs keyword: the value is of the named type in every version."""
 
     class KubernetesType:
@@ -383,7 +387,7 @@ def _fast_kubernetes_type(versions: tuple[str, ...]) -> type:
         def validate(self, instance: Any) -> None:
             # Compiled on first use: values without pod pieces never read _definitions.json (1.5 MB a version).
             for version in versions:
-                fast = _fast_definition(self.name, version)
+                fast = _fast_definition(self.name, version, schema_cache)
                 if fast is None or not jsonschemas.fast_is_valid(fast, instance):
                     raise ValueError("not of its Kubernetes type (jsonschema names why)")
 
@@ -397,10 +401,11 @@ def declared_versions(values: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(versions) if ok and versions else ()
 
 
-def validate(values: dict[str, Any], schema: Mapping[str, Any], env_file: str, where: Where) -> list[Problem]:
+def validate(values: dict[str, Any], schema: Mapping[str, Any], env_file: str, where: Where,
+             schema_cache: Path | None = None) -> list[Problem]:
     """Every schema violation of the merged values, each pinned to the file and line that set it."""
     versions = declared_versions(values)
-    if fast_verdict(values, schema, versions):
+    if fast_verdict(values, schema, versions, schema_cache):
         return []
     validator = values_validator(schema, versions)
     errors = sorted(validator.iter_errors(values), key=lambda e: [str(p) for p in e.absolute_path])
@@ -548,7 +553,7 @@ def load_environment(name: str, settings: Settings, schema: Mapping[str, Any], e
     layers.append(read_layer(path, settings))
     if extra is not None:
         layers.extend(extra(merged(layers)))
-    return merge_layers(name, file, layers, schema)
+    return merge_layers(name, file, layers, schema, settings.schema_cache)
 
 
 def merged(layers: Sequence[Layer]) -> dict[str, Any]:
@@ -559,15 +564,17 @@ def merged(layers: Sequence[Layer]) -> dict[str, Any]:
     return values
 
 
-def merge_layers(name: str, file: str, layers: list[Layer], schema: Mapping[str, Any]) -> Values:
-    """Merge layers, lowest first, and validate the result against the schema."""
+def merge_layers(name: str, file: str, layers: list[Layer], schema: Mapping[str, Any],
+                 schema_cache: Path | None = None) -> Values:
+    """Merge layers, lowest first, and validate the result against the schema (`schema_cache`: see
+    kubeschemas.definitions_for)."""
     values = merged(layers)
     values.pop("$schema", None)
     where = provenance(layers)
     secrets = [p for layer in layers for p in credentials.scan(layer.data, schema, layer.file, layer.lines)]
     # A schema error at a secret's field would show the value the secret check just kept quiet.
     hidden = {p.path for p in secrets}
-    problems = secrets + [p for p in validate(values, schema, file, where) if not _overlaps(p.path, hidden)]
+    problems = secrets + [p for p in validate(values, schema, file, where, schema_cache) if not _overlaps(p.path, hidden)]
     if problems:
         raise ValuesError(f"{file}: {len(problems)} invalid value{'s' if len(problems) > 1 else ''}", tuple(problems))
     return Values(name, file, values, where)

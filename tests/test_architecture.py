@@ -18,7 +18,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("generator", "generator.problems", "generator.settings", "generator.gopattern", "generator.version", "generator.keys",
      "generator.jsonschemas"),
     ("generator.errors", "generator.yamlio", "generator.yamlemit", "generator.project", "generator.credentials",
-     "generator.lock", "generator.valuefiles"),
+     "generator.lock", "generator.valuefiles", "generator.cachefile"),
     ("generator.manifest", "generator.capacity", "generator.kubeschemas", "generator.llamaflags"),
     ("generator.values", "generator.overrides", "generator.extras"),
     ("generator.plan",),

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from generator.settings import cache_home
+from generator.cachefile import write_atomically
+from generator.settings import SCHEMA_CACHE_SUBDIR, cache_home
 
-CACHE_SUBDIR = "schemas"
+CACHE_SUBDIR = SCHEMA_CACHE_SUBDIR
 
 
 def default_cache_dir(environ: Mapping[str, str]) -> Path:
@@ -41,13 +40,4 @@ def get(directory: Path, url: str) -> dict[str, Any] | None:
 
 def put(directory: Path, url: str, schema: Mapping[str, Any]) -> None:
     """Store an already-parsed schema; written beside its target and swapped in atomically."""
-    directory.mkdir(parents=True, exist_ok=True)
-    target = cache_path(directory, url)
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(schema, handle)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomically(cache_path(directory, url), json.dumps(schema).encode("utf-8"))

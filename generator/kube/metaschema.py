@@ -17,13 +17,12 @@ Only passes are recorded: a broken schema is reported on every run until it is f
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from generator import jsonschemas
+from generator.cachefile import write_atomically
 
 CHECKED_SUBDIR = "checked"
 
@@ -44,16 +43,7 @@ def is_recorded(cache_dir: Path, key: str) -> bool:
 
 def record(cache_dir: Path, key: str, draft: str) -> None:
     """Record a pass: written beside its place, then renamed into it."""
-    directory = cache_dir / CHECKED_SUBDIR
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"key": key, "verdict": "valid", "draft": draft}, handle)
-        os.replace(temp, record_path(cache_dir, key))
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomically(record_path(cache_dir, key), json.dumps({"key": key, "verdict": "valid", "draft": draft}).encode())
 
 
 def check(schema: Mapping[str, Any], draft: str, cache_dir: Path | None, text: str | None = None) -> str | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import jsonschemas
+from generator import jsonschemas, kubeschemas
 from generator.gopattern import python_pattern
 from generator.kube import bundled, cache, metaschema
 from generator.kube.location import CACHED_PREFIX, SchemaLocation, expand, template_values
@@ -110,9 +110,11 @@ def compile_location_schema(schema: dict[str, Any], where: str, cache_dir: Path 
     return jsonschemas.Validator(schema, draft)
 
 
-def compile_bundled_schema(schema: dict[str, Any], version: str) -> jsonschemas.Validator:
-    """A validator for a bundled kind schema, its `$ref`s resolved against `_definitions.json`."""
-    return jsonschemas.Validator(schema, jsonschemas.DRAFT2020_12, bundled.definitions(version))
+def compile_bundled_schema(schema: dict[str, Any], version: str, schema_cache: Path | None = None) -> jsonschemas.Validator:
+    """A validator for a bundled kind schema, its `$ref`s resolved against what it reaches of `_definitions.json`
+    (kept in the schema cache: kubeschemas.definitions_for)."""
+    resources = kubeschemas.definitions_for(version, kubeschemas.definition_refs(schema), schema_cache)
+    return jsonschemas.Validator(schema, jsonschemas.DRAFT2020_12, resources)
 
 
 class SchemaRegistry:
@@ -152,7 +154,7 @@ class SchemaRegistry:
             self._by_target[key] = (
                 None
                 if schema is None
-                else CompiledSchema(compile_bundled_schema(schema, version), f"Kubernetes {version}", True)
+                else CompiledSchema(compile_bundled_schema(schema, version, self._cache_dir), f"Kubernetes {version}", True)
             )
         return self._remembered(key)
 

@@ -241,14 +241,18 @@ def test_a_whole_or_non_finite_float_in_the_values_is_left_to_jsonschema(number:
     assert any(True for _ in values_validator(schema, declared_versions(doc)).iter_errors(doc))
 
 
-def test_a_kubernetes_typed_value_is_checked_by_jsonschema_rs_in_every_version() -> None:
-    """x-kubernetes-definition is a jsonschema-rs keyword too: a wrong toleration fails the fast verdict."""
+@pytest.mark.parametrize("cached", [False, True], ids=["whole-definitions", "cached-closures"])
+def test_a_kubernetes_typed_value_is_checked_by_jsonschema_rs_in_every_version(cached: bool, tmp_path: Path) -> None:
+    """x-kubernetes-definition is a jsonschema-rs keyword too: a wrong toleration fails the fast verdict,
+    against the whole `_definitions.json` and against the closures kept in a schema cache."""
+    cache = tmp_path if cached else None
     settings = Settings(root=REPO)
     schema = load_schema(settings)
     values = next(v for v in load_all(settings) if v.name == "prod").data
     for field, good, bad in (("tolerations", [{"key": "a", "operator": "Exists"}], [{"key": "a", "x": 1}]),
                              ("extraVolumes", [{"name": "v", "emptyDir": {}}], [{"name": "v", "emptyDir": {"x": 1}}]),
                              ("affinity", {"nodeAffinity": {}}, {"nodeAffinity": {"x": 1}})):
-        assert fast_verdict({**values, field: good}, schema, ("1.31", "1.34")) is True
+        assert fast_verdict({**values, field: good}, schema, ("1.31", "1.34"), cache) is True
         # Only the upstream type refuses the unknown field (our schema leaves its shape to it).
-        assert fast_verdict({**values, field: bad}, schema, ("1.31", "1.34")) is False
+        assert fast_verdict({**values, field: bad}, schema, ("1.31", "1.34"), cache) is False
+    assert bool(list(tmp_path.rglob("*.json"))) is cached
