@@ -39,6 +39,7 @@ ONCE: tuple[tuple[str, str, str], ...] = (
     ("CRD schema compiled (schema location)", "generator/kube/registry.py", "compile_location_schema"),
     ("schema checked against its metaschema (0 once recorded)", "jsonschema/validators.py", "check_schema"),
     ("CEL expression compiled", "generator/kube/cel/engine.py", "compile_expression"),
+    ("_definitions.json parsed whole (0 once its closures are cached)", "generator/kubeschemas.py", "definitions_document"),
     ("document explained by jsonschema (invalid ones only)", "generator/jsonschemas.py", "_exact_errors"),
 )
 
