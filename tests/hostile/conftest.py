@@ -52,7 +52,7 @@ def no_traceback(output: str) -> bool:
 
 @pytest.fixture
 def shared_project() -> Iterator[Path]:
-    """A project every user may write (tmp_path is root's alone), for runs as `nobody`."""
+    """A project every user may write (tmp_path is root's alone), for runs bound by file modes."""
     base = Path(tempfile.mkdtemp(prefix="gemma-gitops-hostile-"))
     os.chmod(base, 0o777)
     try:
@@ -63,11 +63,16 @@ def shared_project() -> Iterator[Path]:
         shutil.rmtree(base)
 
 
-def as_nobody() -> tuple[str, ...]:
-    """The command prefix that runs a process as `nobody`, for real permission errors (root ignores modes)."""
+def bound_by_modes() -> tuple[str, ...]:
+    """The command prefix that runs a process as root without any capability, for real permission errors
+    (root ignores file modes only through CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH; capabilities(7)).
+
+    Not as another user: the clone, its venv and the package may sit under a directory only root can
+    enter (a clone in `mktemp -d`, mode 0700), where `nobody` could not even import the package. The
+    bounding set is emptied too, or the exec of a program as uid 0 would give the capabilities back."""
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv to run a process as another user")
-    return ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+        pytest.skip("needs root and setpriv to run a process without privileges")
+    return ("setpriv", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all")
 
 
 def in_mount_namespace(script: str) -> tuple[str, ...]:

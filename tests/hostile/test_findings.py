@@ -24,7 +24,7 @@ from generator.lock import LOCK_FILE
 from generator.pipeline import render as render_stages
 from generator.settings import PACKAGED_SCHEMA
 from tests.conftest import REPO, Run
-from tests.hostile.conftest import VALID_TAIL, append_prod, as_nobody, gemma, in_mount_namespace, no_traceback, outputs, state
+from tests.hostile.conftest import VALID_TAIL, append_prod, bound_by_modes, gemma, in_mount_namespace, no_traceback, outputs, state
 from tests.plans import plan_for
 
 # -- 1. two renders at once: one writer at a time ------------------------------------------------
@@ -210,17 +210,15 @@ def test_5_leftovers_are_cleaned_and_never_block(run: Run, project: Path, tmp_pa
 
 
 def test_5_a_read_only_leftover_is_removed_by_its_owner(shared_project: Path) -> None:
-    """As a user whom modes bind (root ignores them): a dead run's directory with read-only directories inside."""
-    nobody = as_nobody()
-    assert gemma(shared_project, "render", prefix=nobody).returncode == 0
+    """As an owner whom modes bind (root ignores them): a dead run's directory with read-only directories inside."""
+    unprivileged = bound_by_modes()
+    assert gemma(shared_project, "render", prefix=unprivileged).returncode == 0
     leftover = shared_project / ".gemma-gitops-0123456789abcdef.rendered.old"
     (leftover / "prod/deep").mkdir(parents=True)
     (leftover / "prod/deep/file.yaml").write_text("old")
-    for path in (leftover, leftover / "prod", leftover / "prod/deep", leftover / "prod/deep/file.yaml"):
-        os.chown(path, 65534, 65534)
     (leftover / "prod/deep").chmod(0)
     (leftover / "prod").chmod(0o555)
-    result = gemma(shared_project, "check", prefix=nobody)
+    result = gemma(shared_project, "check", prefix=unprivileged)
     assert result.returncode == 0, result.stderr
     assert not os.path.lexists(leftover)
 
@@ -441,21 +439,21 @@ def test_8_a_damaged_schema_copy_is_the_tools_to_restore(run: Run, project: Path
 def test_8_an_unreadable_output_directory(shared_project: Path) -> None:
     assert gemma(shared_project, "render").returncode == 0
     (shared_project / "rendered/prod").chmod(0)
-    result = gemma(shared_project, "check", prefix=as_nobody())
+    result = gemma(shared_project, "check", prefix=bound_by_modes())
     assert result.returncode == 1 and no_traceback(result.stderr)
     assert result.stderr.splitlines()[-1] == f"error: cannot read {shared_project}/rendered/prod: Permission denied"
 
 
 def test_8_an_unreadable_values_file(shared_project: Path) -> None:
     (shared_project / "values/prod.yaml").chmod(0)
-    result = gemma(shared_project, "render", "prod", prefix=as_nobody())
+    result = gemma(shared_project, "render", "prod", prefix=bound_by_modes())
     assert result.returncode == 2 and no_traceback(result.stderr)
     assert result.stderr.splitlines()[0] == "error: values/prod.yaml: cannot read: Permission denied"
 
 
 def test_8_an_unreadable_values_directory(shared_project: Path) -> None:
     (shared_project / "values").chmod(0)
-    result = gemma(shared_project, "render", prefix=as_nobody())
+    result = gemma(shared_project, "render", prefix=bound_by_modes())
     assert result.returncode == 2 and no_traceback(result.stderr)
     assert result.stderr.splitlines() == ["error: values/: cannot read: Permission denied"]
 
