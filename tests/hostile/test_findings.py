@@ -24,7 +24,16 @@ from generator.lock import LOCK_FILE
 from generator.pipeline import render as render_stages
 from generator.settings import PACKAGED_SCHEMA
 from tests.conftest import REPO, Run
-from tests.hostile.conftest import VALID_TAIL, append_prod, bound_by_modes, gemma, in_mount_namespace, no_traceback, outputs, state
+from tests.hostile.conftest import (
+    VALID_TAIL,
+    append_prod,
+    bound_by_modes,
+    gemma,
+    in_mount_namespace,
+    no_traceback,
+    outputs,
+    state,
+)
 from tests.plans import plan_for
 
 # -- 1. two renders at once: one writer at a time ------------------------------------------------
