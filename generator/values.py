@@ -324,19 +324,20 @@ def fast_verdict(values: Any, schema: Mapping[str, Any], versions: tuple[str, ..
                  schema_cache: Path | None = None) -> bool | None:
     """jsonschema-rs's verdict on merged values, None when only jsonschema can give one.
 
-    JSON Schema's integer takes `8080.0` and its number takes no NaN only because JSON has none; ours
-    refuse both (see _is_integer), so values holding a whole or non-finite float go to jsonschema.
+    JSON Schema's integer takes `8080.0` and jsonschema-rs's number may take what JSON cannot write
+    (NaN, infinity, a Decimal); ours refuse them (see _is_integer), so values holding a whole or
+    non-finite float, or anything but plain JSON, go to jsonschema.
     jsonschema-rs's `$` is already the end of the string (ECMA 262), and KUBERNETES_KEYWORD is checked
     by jsonschema-rs too, per version. jsonschema-rs passing what jsonschema fails would let bad
     values through: tests/unit/test_jsonschemas.py compares the two on the repository's values and on
     mutations of every field."""
-    if not _plain_numbers(values):
+    if not _plain_json(values):
         return None
     fast = _fast_values_validator(schema, versions, schema_cache)
     return None if fast is None else jsonschemas.fast_is_valid(fast, values)
 
 
-def _plain_numbers(value: Any) -> bool:
+def _plain_json(value: Any) -> bool:
     """Whether a document is plain JSON (what the YAML loader makes) with no float that is whole or
     non-finite: where our types are stricter than JSON Schema's (a Decimal is a number to both libraries)."""
     stack = [value]
