@@ -164,7 +164,7 @@ def problems_of(text: str, schema: dict[str, Any] = SCHEMA) -> list[str]:
     ({"type": "string", "pattern": "^[a-z]+$"}, "n: A1\n", "'A1' is not valid: expected a value matching '^[a-z]+$'"),
     ({"type": "integer"}, "n: x\n", "'x' is not of type 'integer'"),
     ({"type": "array", "uniqueItems": True}, "n: [1, 1]\n", "a list repeats an item"),
-])
+], ids=["minimum", "maximum", "pattern", "type", "uniqueItems"])
 def test_a_field_without_a_description_is_explained_by_its_keyword_alone(field: Any, text: str, expected: str) -> None:
     # A project's own schema need not describe every field: the message must still read whole.
     schema = {"type": "object", "properties": {"n": field}}
@@ -257,3 +257,11 @@ def test_extra_layers_are_made_from_the_merged_files_and_placed_above_them() -> 
     for name in ("prod", "staging"):
         assert loaded[name].data["llama"]["contextSize"] == files[name].data["llama"]["contextSize"] // 2
     assert loaded["prod"].data["llama"]["parallel"] == files["prod"].data["llama"]["parallel"]  # the rest is kept
+
+
+def test_a_project_without_environments_is_told_how_to_add_one(tmp_path: Path) -> None:
+    (tmp_path / "values").mkdir()
+    (tmp_path / "values/_shared.yaml").write_text(REQUIRED)  # a layer, not an environment
+    with pytest.raises(ValuesError) as caught:
+        load_all(Settings(root=tmp_path))
+    assert caught.value.message == "no environments: add a values file such as values/prod.yaml"
