@@ -265,3 +265,14 @@ def test_a_project_without_environments_is_told_how_to_add_one(tmp_path: Path) -
     with pytest.raises(ValuesError) as caught:
         load_all(Settings(root=tmp_path))
     assert caught.value.message == "no environments: add a values file such as values/prod.yaml"
+
+
+def test_kubernetes_versions_none_of_which_is_vendored_are_checked_as_the_newest_vendored_one() -> None:
+    # Image volumes arrived in 1.31: the newest vendored version has them, so no error, and no older one is asked.
+    volume = "extraVolumes:\n  - {name: weights, image: {reference: registry.example.com/weights:1}}\n"
+    assert problems_of(REQUIRED + "kubernetesVersions: ['1.99']\n" + volume) == []
+    assert problems_of(REQUIRED + "kubernetesVersions: ['1.30', '1.99']\n" + volume) == [
+        "values/prod.yaml::extraVolumes[0].image (line 6): unknown key 'image'; allowed here: awsElasticBlockStore, "
+        "azureDisk, azureFile, cephfs, cinder, configMap, csi, downwardAPI, emptyDir, ephemeral, fc, flexVolume, flocker, "
+        "gcePersistentDisk, gitRepo, glusterfs, hostPath, iscsi, name, nfs, persistentVolumeClaim, photonPersistentDisk, "
+        "portworxVolume, projected, quobyte, rbd, scaleIO, secret, storageos, vsphereVolume"]
