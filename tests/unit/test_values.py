@@ -276,3 +276,10 @@ def test_kubernetes_versions_none_of_which_is_vendored_are_checked_as_the_newest
         "azureDisk, azureFile, cephfs, cinder, configMap, csi, downwardAPI, emptyDir, ephemeral, fc, flexVolume, flocker, "
         "gcePersistentDisk, gitRepo, glusterfs, hostPath, iscsi, name, nfs, persistentVolumeClaim, photonPersistentDisk, "
         "portworxVolume, projected, quobyte, rbd, scaleIO, secret, storageos, vsphereVolume"]
+
+
+def test_every_upstream_error_of_an_item_is_reported_once() -> None:
+    volume = "extraVolumes:\n  - {name: a, image: registry, nfs: 1}\n"
+    assert problems_of(REQUIRED + "kubernetesVersions: ['1.31', '1.34']\n" + volume) == [
+        "values/prod.yaml::extraVolumes[0].image (line 6): 'registry' is not of type ['object', 'null']",
+        "values/prod.yaml::extraVolumes[0].nfs (line 6): 1 is not of type ['object', 'null']"]
