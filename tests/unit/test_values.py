@@ -283,3 +283,13 @@ def test_every_upstream_error_of_an_item_is_reported_once() -> None:
     assert problems_of(REQUIRED + "kubernetesVersions: ['1.31', '1.34']\n" + volume) == [
         "values/prod.yaml::extraVolumes[0].image (line 6): 'registry' is not of type ['object', 'null']",
         "values/prod.yaml::extraVolumes[0].nfs (line 6): 1 is not of type ['object', 'null']"]
+
+
+@pytest.mark.parametrize(("versions", "expected"), [
+    ("[[1, 31]]", "values/prod.yaml::kubernetesVersions[0] (line 4): a list is not of type 'string'"),
+    ("'1.31'", "values/prod.yaml::kubernetesVersions (line 4): '1.31' is not of type 'array' (Kubernetes minor versions"),
+    ("null", "values/prod.yaml::kubernetesVersions (line 4): None is not of type 'array' (Kubernetes minor versions"),
+], ids=["list-of-lists", "string", "null"])
+def test_malformed_kubernetes_versions_are_a_schema_error_not_a_crash(versions: str, expected: str) -> None:
+    [problem] = problems_of(REQUIRED + f"kubernetesVersions: {versions}\n")
+    assert problem.startswith(expected)
