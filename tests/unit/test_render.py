@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 import jinja2
 import pytest
 
 from generator.errors import TemplateError
-from generator.render import llama_args, parse_rendered, render_plan, render_template
+from generator.render import llama_args, parse_rendered, quote, render_plan, render_template
 from tests.plans import plan_for
 
 
@@ -210,3 +211,9 @@ def test_a_plan_without_the_models_geometry_is_not_rendered_and_says_why() -> No
         "values/prod.yaml: cannot render without the model's geometry",
         "  values/prod.yaml::model.geometry: example/other-GGUF/other.gguf is not in the model catalog, so model.geometry "
         "is required: run `gemma-gitops inspect FILE.gguf` and paste its output under model.geometry (model-geometry)"]
+
+
+def test_the_q_filter_writes_the_plans_read_only_mappings_and_names_what_it_cannot_write() -> None:
+    assert quote(types.MappingProxyType({"app": "gemma"})) == '{"app": "gemma"}'
+    with pytest.raises(TypeError, match=r"^Plan is not JSON serializable$"):  # a template bug, named by type
+        quote(plan_for("prod"))
