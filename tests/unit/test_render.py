@@ -217,3 +217,8 @@ def test_the_q_filter_writes_the_plans_read_only_mappings_and_names_what_it_cann
     assert quote(types.MappingProxyType({"app": "gemma"})) == '{"app": "gemma"}'
     with pytest.raises(TypeError, match=r"^Plan is not JSON serializable$"):  # a template bug, named by type
         quote(plan_for("prod"))
+
+
+def test_the_proxy_configmap_carries_metrics_lua_only_with_metrics_on(prod: dict[str, dict[str, Any]]) -> None:
+    assert sorted(prod["ConfigMap/gemma-proxy"]["data"]) == ["auth.lua", "metrics.lua", "nginx.conf"]
+    assert sorted(docs("prod", **METRICS_OFF)["ConfigMap/gemma-proxy"]["data"]) == ["auth.lua", "nginx.conf"]
