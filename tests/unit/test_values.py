@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from generator import credentials
+from generator import credentials, settings
 from generator.errors import ValuesError
 from generator.problems import key_path
 from generator.settings import Settings
@@ -19,6 +19,7 @@ from generator.values import (
     Where,
     load_all,
     load_environment,
+    load_schema,
     merge,
     merge_layers,
     parse_layer,
@@ -250,9 +251,9 @@ def test_extra_layers_are_made_from_the_merged_files_and_placed_above_them() -> 
         below.append(merged)
         return [Layer("--set", {"llama": {"contextSize": merged["llama"]["contextSize"] // 2}})]
 
-    settings = Settings(root=REPO, envs=("prod", "staging"))
-    loaded = {values.name: values for values in load_all(settings, extra)}
-    files = {name: load_environment(name, settings, SCHEMA) for name in ("prod", "staging")}
+    both = Settings(root=REPO, envs=("prod", "staging"))
+    loaded = {values.name: values for values in load_all(both, extra)}
+    files = {name: load_environment(name, both, SCHEMA) for name in ("prod", "staging")}
     assert [merged["hostname"] for merged in below] == [files["prod"].data["hostname"], files["staging"].data["hostname"]]
     for name in ("prod", "staging"):
         assert loaded[name].data["llama"]["contextSize"] == files[name].data["llama"]["contextSize"] // 2
@@ -293,3 +294,18 @@ def test_every_upstream_error_of_an_item_is_reported_once() -> None:
 def test_malformed_kubernetes_versions_are_a_schema_error_not_a_crash(versions: str, expected: str) -> None:
     [problem] = problems_of(REQUIRED + f"kubernetesVersions: {versions}\n")
     assert problem.startswith(expected)
+
+
+@pytest.mark.parametrize(("content", "cause"), [
+    (None, "[Errno 2] No such file or directory: '{path}'"),
+    (b"\xff{}", "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"),
+], ids=["missing", "not-utf-8"])
+def test_a_values_schema_that_cannot_be_read_is_an_error_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    content: bytes | None, cause: str) -> None:
+    path = tmp_path / "values.schema.json"  # an installation whose package data went missing or bad
+    if content is not None:
+        path.write_bytes(content)
+    monkeypatch.setattr(settings, "PACKAGED_SCHEMA", path)
+    with pytest.raises(ValuesError) as caught:
+        load_schema(Settings(root=tmp_path))
+    assert caught.value.message == f"cannot read the values schema {path}: {cause.format(path=path)}"
