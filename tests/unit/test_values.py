@@ -299,7 +299,10 @@ def test_malformed_kubernetes_versions_are_a_schema_error_not_a_crash(versions: 
 @pytest.mark.parametrize(("content", "cause"), [
     (None, "[Errno 2] No such file or directory: '{path}'"),
     (b"\xff{}", "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"),
-], ids=["missing", "not-utf-8"])
+    (b"{", "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+    (b'{"type": 5}', "not a valid JSON Schema: 5 is not valid under any of the given schemas"),
+    (b"true", "not a JSON object"),  # a valid JSON Schema, but values need properties
+], ids=["missing", "not-utf-8", "not-json", "not-a-json-schema", "not-an-object"])
 def test_a_values_schema_that_cannot_be_read_is_an_error_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                     content: bytes | None, cause: str) -> None:
     path = tmp_path / "values.schema.json"  # an installation whose package data went missing or bad
