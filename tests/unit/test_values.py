@@ -312,3 +312,9 @@ def test_a_values_schema_that_cannot_be_read_is_an_error_naming_it(tmp_path: Pat
     with pytest.raises(ValuesError) as caught:
         load_schema(Settings(root=tmp_path))
     assert caught.value.message == f"cannot read the values schema {path}: {cause.format(path=path)}"
+
+
+def test_problems_are_listed_by_key_path_not_in_the_schemas_order() -> None:
+    schema = {"type": "object", "properties": {"zone": {"type": "integer"}, "app": {"type": "integer"}}}
+    assert problems_of("app: x\nzone: y\n", schema) == ["values/prod.yaml::app (line 1): 'x' is not of type 'integer'",
+                                                         "values/prod.yaml::zone (line 2): 'y' is not of type 'integer'"]
