@@ -318,3 +318,9 @@ def test_problems_are_listed_by_key_path_not_in_the_schemas_order() -> None:
     schema = {"type": "object", "properties": {"zone": {"type": "integer"}, "app": {"type": "integer"}}}
     assert problems_of("app: x\nzone: y\n", schema) == ["values/prod.yaml::app (line 1): 'x' is not of type 'integer'",
                                                          "values/prod.yaml::zone (line 2): 'y' is not of type 'integer'"]
+
+
+def test_where_the_values_schema_speaks_upstreams_error_at_the_same_key_is_not_repeated() -> None:
+    assert problems_of(REQUIRED + "tolerations:\n  - {key: a, operator: Exists, tolerationSeconds: soon}\n") == [
+        "values/prod.yaml::tolerations[0].tolerationSeconds (line 5): 'soon' is not of type 'integer' "
+        "(How long a NoExecute taint is tolerated before eviction.)"]
