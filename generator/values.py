@@ -160,6 +160,8 @@ def _key(node: yaml.Node, file: str, problems: list[Problem]) -> str | None:
 
 def schema_defaults(schema: Mapping[str, Any], root: Mapping[str, Any] | None = None) -> Any:
     """The value the schema's `default`s give an object, recursing into its properties."""
+    if not isinstance(schema, Mapping):
+        return None  # a boolean schema: `false` allows nothing there, `true` anything, and neither has a default
     root = root if root is not None else schema
     if "$ref" in schema and "default" not in schema:
         return schema_defaults(resolve_ref(root, schema["$ref"]), root)

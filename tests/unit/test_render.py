@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
+import jinja2
 import pytest
 
-from generator.render import render_plan
+from generator.errors import TemplateError
+from generator.render import llama_args, parse_rendered, quote, render_plan, render_template
 from tests.plans import plan_for
 
 
@@ -150,13 +153,10 @@ def test_cluster_secret_store_is_optional() -> None:
 
 
 def test_a_template_that_repeats_a_key_is_a_template_error() -> None:
-    from generator.errors import TemplateError
-    from generator.render import parse_rendered
-
     with pytest.raises(TemplateError) as caught:
         parse_rendered("kind: ConfigMap\nmetadata: {name: a}\nkind: Secret\n", "broken.yaml.j2")
     assert caught.value.lines()[0] == "template broken.yaml.j2 produced invalid YAML"
-    assert "duplicate key 'kind' (first at line 1, column 1)" in caught.value.lines()[1]
+    assert caught.value.lines()[1].startswith("  templates/broken.yaml.j2: duplicate key 'kind' (first at line 1, column 1)")
 
 
 def test_llama_server_has_an_http_thread_for_every_pooled_proxy_connection(prod: dict[str, dict[str, Any]]) -> None:
@@ -165,3 +165,60 @@ def test_llama_server_has_an_http_thread_for_every_pooled_proxy_connection(prod:
     pool = int(conf.split("keepalive ", 1)[1].split(";", 1)[0])
     workers = int(conf.split("worker_processes ", 1)[1].split(";", 1)[0])
     assert int(args[args.index("--threads-http") + 1]) > pool * workers
+
+
+METRICS_OFF = {"metrics__enabled": False, "metrics__podMonitor__enabled": False,
+               "metrics__prometheusRule__enabled": False, "metrics__dashboard__enabled": False}
+
+
+@pytest.mark.parametrize(("changes", "present", "absent"), [
+    ({}, ["--no-kv-unified", "--metrics", "--embeddings --pooling mean"], ["--kv-unified", "--swa-full"]),
+    ({"llama__kvUnified": True, "llama__swaFull": True}, ["--kv-unified", "--swa-full"], ["--no-kv-unified"]),
+    ({"llama__embeddings": False, **METRICS_OFF}, [], ["--embeddings", "--pooling", "--metrics"]),
+], ids=["prod", "unified-swa-full", "no-embeddings-no-metrics"])
+def test_every_switch_of_the_values_reaches_llama_servers_command_line(changes: dict[str, Any], present: list[str],
+                                                                      absent: list[str]) -> None:
+    args = llama_args(plan_for("prod", **changes))
+    line = f" {' '.join(args)} "
+    assert all(f" {flags} " in line for flags in present), args
+    assert not any(flag in args for flag in absent), args
+
+
+def test_a_template_that_fails_is_named_with_its_line_when_jinja_knows_it() -> None:
+    env = jinja2.Environment(loader=jinja2.DictLoader({"syntax.yaml.j2": "a: 1\n{% if %}\n", "undefined.yaml.j2": "b: {{ x }}\n"}),
+                             undefined=jinja2.StrictUndefined)
+    with pytest.raises(TemplateError) as syntax:
+        render_template("syntax.yaml.j2", {}, env)
+    assert syntax.value.lines() == ["template syntax.yaml.j2 failed",
+                                    "  templates/syntax.yaml.j2::line 2: Expected an expression, got 'end of statement block'"]
+    with pytest.raises(TemplateError) as undefined:
+        render_template("undefined.yaml.j2", {}, env)
+    assert undefined.value.lines() == ["template undefined.yaml.j2 failed", "  templates/undefined.yaml.j2: 'x' is undefined"]
+
+
+def test_a_template_renders_one_resource_or_nothing() -> None:
+    assert parse_rendered("# turned off\n", "off.yaml.j2") is None
+    with pytest.raises(TemplateError) as caught:
+        parse_rendered("- kind: ConfigMap\n- kind: Secret\n", "list.yaml.j2")
+    assert caught.value.lines() == ["template list.yaml.j2 produced a list, not a resource"]
+
+
+def test_a_plan_without_the_models_geometry_is_not_rendered_and_says_why() -> None:
+    plan = plan_for("prod", model__hfRepo="example/other-GGUF", model__hfFile="other.gguf")
+    with pytest.raises(TemplateError) as caught:
+        render_plan(plan)
+    assert caught.value.lines() == [
+        "values/prod.yaml: cannot render without the model's geometry",
+        "  values/prod.yaml::model.geometry: example/other-GGUF/other.gguf is not in the model catalog, so model.geometry "
+        "is required: run `gemma-gitops inspect FILE.gguf` and paste its output under model.geometry (model-geometry)"]
+
+
+def test_the_q_filter_writes_the_plans_read_only_mappings_and_names_what_it_cannot_write() -> None:
+    assert quote(types.MappingProxyType({"app": "gemma"})) == '{"app": "gemma"}'
+    with pytest.raises(TypeError, match=r"^Plan is not JSON serializable$"):  # a template bug, named by type
+        quote(plan_for("prod"))
+
+
+def test_the_proxy_configmap_carries_metrics_lua_only_with_metrics_on(prod: dict[str, dict[str, Any]]) -> None:
+    assert sorted(prod["ConfigMap/gemma-proxy"]["data"]) == ["auth.lua", "metrics.lua", "nginx.conf"]
+    assert sorted(docs("prod", **METRICS_OFF)["ConfigMap/gemma-proxy"]["data"]) == ["auth.lua", "nginx.conf"]

@@ -17,6 +17,7 @@ from generator.values import end_anchored, parse_layer, shown
     ("^[^]$]x$", "^[^]$]x\\Z"),
     ("^[]$]$", "^[]$]\\Z"),
     ("a\\$", "a\\$"),
+    ("^a\\.b$", "^a\\.b\\Z"),  # an escape is copied whole, and what follows it read on
     ("(?=.{4,253}$)x", "(?=.{4,253}\\Z)x"),
     ("(?!latest(?:@|$))", "(?!latest(?:@|\\Z))"),
 ])
@@ -33,6 +34,8 @@ def test_python_dollar_would_accept_a_trailing_newline() -> None:
     ({"a": "ghp_secret"}, "a mapping"), ([1, 2], "a list"), ("lots", "'lots'"), (8080.0, "8080.0"),
     ("ghp_0123456789abcdefghijABCDEFGHIJ012345", "a value that looks like a credential (not shown)"),
     ("x" * 200, "'" + "x" * 76 + "..."),
+    ("x" * 78, "'" + "x" * 78 + "'"),  # 80 characters shown: the longest shown whole
+    ("x" * 79, "'" + "x" * 76 + "..."),
 ])
 def test_shown(value: object, text: str) -> None:
     assert shown(value) == text
@@ -89,6 +92,14 @@ def test_parse_layer_refuses(text: str, message: str) -> None:
     with pytest.raises(ValuesError) as caught:
         parse_layer(text, "values/prod.yaml")
     assert any(p.message.startswith(message) for p in caught.value.problems), caught.value.problems
+
+
+def test_a_refused_value_and_key_are_named_by_line_and_column() -> None:
+    with pytest.raises(ValuesError) as caught:
+        parse_layer("a: 1\nb:\n  c: !!set {x}\n  ? [d]\n  : 2\n", "values/prod.yaml")
+    assert [f"{p.path}: {p.message}" for p in caught.value.problems] == [
+        "line 3, column 6: the tag 'tag:yaml.org,2002:set' is not allowed in values: plain YAML only",
+        "line 4, column 5: a key must be a plain string, not a list or a mapping"]
 
 
 def duplicates_in(text: str) -> list[str]:

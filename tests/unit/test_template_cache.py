@@ -56,6 +56,14 @@ def test_the_next_run_compiles_nothing_and_renders_the_same(tmp_path: Path, comp
     assert len(compiles) == 2 * first_compiles  # every template came from the cache
 
 
+def test_the_first_run_makes_the_cache_directory_and_its_parents(tmp_path: Path, compiles: list[str]) -> None:
+    cache_dir = tmp_path / "xdg-cache" / "gemma-gitops"  # a machine's first run: not even the parent exists
+    expected = texts(cache_dir)
+    once = len(compiles)
+    assert texts(cache_dir) == expected
+    assert len(compiles) == once  # every template came from the cache
+
+
 @pytest.mark.parametrize("garbage", [
     b"", b"j2\x00not bytecode", b"\x00" * 64,
     jinja2.bccache.bc_magic + b"\x80\x04not a pickle",  # past the version check: pickle raises
