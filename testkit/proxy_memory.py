@@ -122,7 +122,7 @@ def server_sockets(port: int) -> list[tuple[str, int]]:
     """The accepted side of every TCP connection to `port` nginx still holds: its state and unread bytes."""
     held = []
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        local, state, queues = line.split()[1], line.split()[3], line.split()[4]
+        _, local, _, state, queues, *_ = line.split()
         if int(local.rsplit(":", 1)[1], 16) == port and state in HELD_STATES:
             held.append((state, int(queues.split(":")[1], 16)))
     return held
